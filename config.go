@@ -1,0 +1,149 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/cinit/cinit/procfile"
+)
+
+// plan is everything start and check need, read and validated before
+// anything starts.
+type plan struct {
+	entries   []procfile.Entry
+	instances []procfile.Instance
+	env       []string // file variables overridden by the inherited environment
+	dir       string
+	warnings  []string
+}
+
+// configError is a bad Procfile, env file or formation: exit 2 (check: 1).
+type configError struct{ err error }
+
+func (e configError) Error() string { return e.err.Error() }
+func (e configError) Unwrap() error { return e.err }
+
+// load reads the Procfile and env files and expands the formation. only
+// restricts the run to the named types.
+func load(o options, only []string, environ []string) (*plan, error) {
+	p := &plan{}
+	if err := p.readProcfile(o); err != nil {
+		return nil, configError{err}
+	}
+	fileEnv, err := readEnvFiles(o, p.dir)
+	if err != nil {
+		return nil, configError{err}
+	}
+	base, err := basePort(o, environ, fileEnv)
+	if err != nil {
+		return nil, configError{err}
+	}
+	formation, err := procfile.ParseFormation(o.formation)
+	if err != nil {
+		return nil, usagef("flag -m/--formation: %v", err)
+	}
+	if err := formation.Check(p.entries); err != nil {
+		return nil, usagef("flag -m/--formation: %v", err)
+	}
+	if p.instances, err = procfile.Instances(p.entries, formation, base, only); err != nil {
+		return nil, usageError{err.Error()}
+	}
+	p.env = mergeEnv(fileEnv, environ)
+	return p, nil
+}
+
+// readProcfile parses the Procfile and settles the root directory.
+func (p *plan) readProcfile(o options) error {
+	f, err := os.Open(o.procfile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	p.entries, p.warnings, err = procfile.Parse(o.procfile, f)
+	if err != nil {
+		return err
+	}
+	p.dir = o.root
+	if p.dir == "" {
+		p.dir = filepath.Dir(o.procfile)
+	}
+	if st, err := os.Stat(p.dir); err != nil {
+		return fmt.Errorf("root directory: %w", err)
+	} else if !st.IsDir() {
+		return fmt.Errorf("root directory %s: not a directory", p.dir)
+	}
+	return nil
+}
+
+// readEnvFiles reads the -e list, or the root's .env when there is one.
+func readEnvFiles(o options, dir string) (map[string]string, error) {
+	if len(o.envFiles) > 0 {
+		return procfile.ReadEnv(o.envFiles...)
+	}
+	vars, err := procfile.ReadEnv(filepath.Join(dir, ".env"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]string{}, nil // a missing default .env is fine
+	}
+	return vars, err
+}
+
+// basePort picks the first port: -p, then the inherited PORT, then the env
+// files' PORT, then 5000.
+func basePort(o options, environ []string, fileEnv map[string]string) (int, error) {
+	if o.portSet {
+		return o.port, nil
+	}
+	if v, ok := lookup(environ, "PORT"); ok && v != "" {
+		return parsePort(v, "the PORT environment variable")
+	}
+	if v, ok := fileEnv["PORT"]; ok && v != "" {
+		return parsePort(v, "PORT in the env file")
+	}
+	return 5000, nil
+}
+
+// parsePort reads a base port found in where.
+func parsePort(v, where string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 65535 {
+		return 0, fmt.Errorf("%s: %q is not a port number", where, v)
+	}
+	return n, nil
+}
+
+// lookup finds key in an environ-style list.
+func lookup(environ []string, key string) (string, bool) {
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// mergeEnv returns the env-file variables overridden by the inherited
+// environment (SPEC section 3: what docker run -e sets wins over a baked-in
+// .env), sorted for a stable result.
+func mergeEnv(fileEnv map[string]string, environ []string) []string {
+	merged := make(map[string]string, len(fileEnv)+len(environ))
+	for k, v := range fileEnv {
+		merged[k] = v
+	}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			merged[k] = v
+		}
+	}
+	out := make([]string, 0, len(merged))
+	for k, v := range merged {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}

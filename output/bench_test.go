@@ -1,0 +1,95 @@
+package output
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"testing"
+)
+
+// The benchmarks send b.N lines through a real pipe into a Writer on
+// io.Discard; compare their MB/s with the baselines BenchmarkPipeCopy and
+// BenchmarkPipeCopy64K, which move the same bytes through the same kind of
+// pipe without looking at them, like a "| cat" hop.
+
+// feed writes count lines of lineLen bytes (the last one '\n') to f in
+// writes of about 64 KiB, then closes f.
+func feed(f *os.File, lineLen, count int) {
+	line := bytes.Repeat([]byte("x"), lineLen-1)
+	line = append(line, '\n')
+	per := max(readSize/lineLen, 1)
+	block := bytes.Repeat(line, per)
+	for count > 0 {
+		n := min(per, count)
+		f.Write(block[:n*lineLen])
+		count -= n
+	}
+	f.Close()
+}
+
+// benchPipe measures Run on b.N lines of lineLen bytes.
+func benchPipe(b *testing.B, o Options, lineLen int) {
+	o.Now = nil
+	w := New(io.Discard, o)
+	defer w.Close()
+	r, in, err := os.Pipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := w.Pipe(Label{Name: "web.1", Color: 2}, Stdout, r)
+	b.SetBytes(int64(lineLen))
+	b.ReportAllocs()
+	b.ResetTimer()
+	go feed(in, lineLen, b.N)
+	p.Run()
+}
+
+func BenchmarkText60(b *testing.B) {
+	benchPipe(b, Options{Width: 5, Color: true, Timestamps: true}, 60)
+}
+
+func BenchmarkTextPlain60(b *testing.B) {
+	benchPipe(b, Options{Width: 5}, 60)
+}
+
+func BenchmarkJSON60(b *testing.B) {
+	benchPipe(b, Options{Format: JSON}, 60)
+}
+
+func BenchmarkText1MiB(b *testing.B) {
+	benchPipe(b, Options{Width: 5, Color: true, Timestamps: true}, maxLine)
+}
+
+// BenchmarkPipeCopy is the baseline: the same bytes through the same kind
+// of pipe, copied with a plain io.Copy to io.Discard (which reads 8 KiB at
+// a time).
+func BenchmarkPipeCopy(b *testing.B) {
+	benchCopy(b, func(r *os.File) { io.Copy(io.Discard, r) })
+}
+
+// BenchmarkPipeCopy64K is a stricter baseline: like BenchmarkPipeCopy, but
+// with the 64 KiB reads that a Pipe makes.
+func BenchmarkPipeCopy64K(b *testing.B) {
+	buf := make([]byte, readSize)
+	benchCopy(b, func(r *os.File) {
+		io.CopyBuffer(onlyWriter{io.Discard}, onlyReader{r}, buf)
+	})
+}
+
+// Hide ReaderFrom and WriterTo so that io.CopyBuffer uses the buffer.
+type onlyReader struct{ io.Reader }
+type onlyWriter struct{ io.Writer }
+
+// benchCopy measures copy on b.N lines of 60 bytes.
+func benchCopy(b *testing.B, copy func(*os.File)) {
+	r, in, err := os.Pipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	b.SetBytes(60)
+	b.ReportAllocs()
+	b.ResetTimer()
+	go feed(in, 60, b.N)
+	copy(r)
+}

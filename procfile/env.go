@@ -1,0 +1,224 @@
+package procfile
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/joho/godotenv"
+)
+
+// ReadEnv reads env files in order and returns their variables merged, a
+// variable in a later file replacing the same one from an earlier file.
+//
+// Each file is parsed by github.com/joho/godotenv, whose version is pinned in
+// go.mod; the tests hold a table of inputs so that an upgrade changes a test,
+// not a user's environment. Nothing is written to the process environment.
+// Two additions to godotenv: a leading UTF-8 byte order mark is skipped, as
+// in a Procfile, and a variable with an empty name (which godotenv makes of
+// "=value" or of a last line without "=") is an error.
+//
+// Errors name the file, and the line when it can be determined, e.g.
+// ".env:3: unterminated quoted value". A file that cannot be opened gives an
+// error wrapping the one from [os.ReadFile], so that errors.Is(err,
+// fs.ErrNotExist) tells a missing file apart; whether that matters is the
+// caller's policy.
+func ReadEnv(paths ...string) (map[string]string, error) {
+	merged := map[string]string{}
+	for _, path := range paths {
+		vars, err := readEnvFile(path)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range vars {
+			merged[k] = v
+		}
+	}
+	return merged, nil
+}
+
+// readEnvFile reads and parses one env file.
+func readEnvFile(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return parseEnv(path, data)
+}
+
+// parseEnv parses the contents of the env file named file.
+func parseEnv(file string, data []byte) (map[string]string, error) {
+	data = bytes.TrimPrefix(data, []byte(bom))
+	vars, err := godotenv.UnmarshalBytes(data)
+	if err != nil {
+		return nil, envError(file, data, err)
+	}
+	if _, ok := vars[""]; ok {
+		return nil, placed(file, emptyNameLine(data), "variable with an empty name")
+	}
+	return vars, nil
+}
+
+// placed formats an env file error as "file:line: text", or "file: text"
+// when line is 0 (unknown).
+func placed(file string, line int, text string) error {
+	if line == 0 {
+		return fmt.Errorf("%s: %s", file, text)
+	}
+	return fmt.Errorf("%s:%d: %s", file, line, text)
+}
+
+// The error messages of godotenv v1.5.1 that envError understands. None of
+// them carries a line number, but each says enough to find the statement that
+// failed: godotenv stops at the first error, and it normalises "\r\n" to
+// "\n" before parsing, which does not change line numbers.
+const (
+	msgBadKey     = "unexpected character "
+	msgNear       = " in variable name near "
+	msgUnquoted   = "unterminated quoted value "
+	msgZeroLength = "zero length string"
+)
+
+// envError turns an error of godotenv into one that names the file and,
+// where the message allows it, the line. An unknown message is kept whole.
+func envError(file string, data []byte, err error) error {
+	src := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+	msg := err.Error()
+	switch {
+	case strings.HasPrefix(msg, msgBadKey):
+		if line, text, ok := badKey(src, msg); ok {
+			return placed(file, line, text)
+		}
+	case strings.HasPrefix(msg, msgUnquoted):
+		snippet := []byte(strings.TrimPrefix(msg, msgUnquoted))
+		return placed(file, unquotedLine(src, snippet), "unterminated quoted value")
+	case msg == msgZeroLength:
+		// Only reached when a file ends in "export" and blanks.
+		return placed(file, lineAt(src, len(src)), `"export" without a variable`)
+	}
+	return fmt.Errorf("%s: %w", file, err)
+}
+
+// badKey locates an "unexpected character ... near ..." error. The text
+// after "near" is the rest of the file from the start of the bad name, so its
+// length gives the offset. The bad character is found again in that text
+// rather than taken from the message, because godotenv prints a single byte
+// of a multi-byte character.
+func badKey(src []byte, msg string) (line int, text string, ok bool) {
+	i := strings.Index(msg, msgNear)
+	if i < 0 {
+		return 0, "", false
+	}
+	near, err := strconv.Unquote(msg[i+len(msgNear):])
+	if err != nil || !bytes.HasSuffix(src, []byte(near)) {
+		return 0, "", false
+	}
+	start := len(src) - len(near)
+	bad := firstBadKeyByte(near)
+	if bad < 0 {
+		return lineAt(src, start), "bad variable name", true
+	}
+	if near[bad] != '\n' {
+		char := runeAround(near, bad)
+		return lineAt(src, start+bad), fmt.Sprintf("unexpected character %q in variable name", char), true
+	}
+	name := strings.TrimRight(near[:bad], "\t\v\f\r ")
+	if name == "" {
+		// Only "export" and blanks come before the newline.
+		return lineAt(src, start), `"export" without a variable`, true
+	}
+	return lineAt(src, start), fmt.Sprintf(`expected "=" after %q`, name), true
+}
+
+// runeAround returns the UTF-8 character of s that holds byte i, or that
+// byte alone if it is not part of a valid character.
+func runeAround(s string, i int) string {
+	for start := i; start >= 0 && start > i-utf8.UTFMax; start-- {
+		r, size := utf8.DecodeRuneInString(s[start:])
+		if r != utf8.RuneError && start+size > i {
+			return s[start : start+size]
+		}
+	}
+	return s[i : i+1]
+}
+
+// firstBadKeyByte returns the index of the first byte of s that godotenv
+// v1.5.1 does not accept in a variable name, or -1. It applies godotenv's own
+// test, which looks at single bytes.
+func firstBadKeyByte(s string) int {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '=' || c == ':':
+			return -1
+		case c == '_' || c == '.' || isEnvSpace(c):
+		case unicode.IsLetter(rune(c)) || unicode.IsNumber(rune(c)):
+		default:
+			return i
+		}
+	}
+	return -1
+}
+
+// isEnvSpace reports whether godotenv treats the byte as a blank inside a
+// line.
+func isEnvSpace(c byte) bool {
+	switch c {
+	case '\t', '\v', '\f', '\r', ' ', 0x85, 0xA0:
+		return true
+	}
+	return false
+}
+
+// unquotedLine finds the line of an unterminated quoted value. The message
+// quotes the value from its opening quote to the end of that line. godotenv
+// looked for a closing quote up to the end of the file and found none, so
+// every quote of the same kind after the opening one is escaped with a
+// backslash, while the opening one follows "=", ":" or a blank. The last
+// occurrence of the snippet not preceded by a backslash is therefore the
+// place. It returns 0 if there is none.
+func unquotedLine(src, snippet []byte) int {
+	end := len(src)
+	for len(snippet) > 0 {
+		i := bytes.LastIndex(src[:end], snippet)
+		if i < 0 {
+			return 0
+		}
+		if i == 0 || src[i-1] != '\\' {
+			return lineAt(src, i)
+		}
+		end = i + len(snippet) - 1
+	}
+	return 0
+}
+
+// emptyNameLine finds the first line by whose end godotenv has produced a
+// variable with an empty name (from "=value", or from a last line that has no
+// "=" and no newline). Parsing stops at the same statements whether or not
+// the file goes on after a line, so the first such prefix of whole lines
+// marks the statement. It returns 0 if there is none.
+func emptyNameLine(src []byte) int {
+	for end := 0; end < len(src); {
+		next := bytes.IndexByte(src[end:], '\n')
+		if next < 0 {
+			end = len(src)
+		} else {
+			end += next + 1
+		}
+		vars, err := godotenv.UnmarshalBytes(src[:end])
+		if _, ok := vars[""]; ok && err == nil {
+			return lineAt(src, end-1)
+		}
+	}
+	return 0
+}
+
+// lineAt returns the 1-based number of the line holding byte offset off.
+func lineAt(src []byte, off int) int {
+	off = min(off, len(src))
+	return bytes.Count(src[:off], []byte("\n")) + 1
+}

@@ -1,0 +1,198 @@
+package reaper
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrNotInit is returned by [KillAll] when cinit is not PID 1: kill(-1)
+// would then reach processes outside cinit's tree (research/init-semantics.md
+// R37, E14).
+var ErrNotInit = errors.New("reaper: kill(-1) is only allowed as PID 1")
+
+// procDir is where the process table is read from.
+const procDir = "/proc"
+
+// proc is one line of the process table.
+type proc struct {
+	pid, ppid int
+	state     byte // the state letter of /proc/<pid>/stat: R, S, D, Z, ...
+}
+
+// living reports whether p is still running: neither a zombie nor dead.
+func (p proc) living() bool {
+	return p.state != 'Z' && p.state != 'X' && p.state != 'x'
+}
+
+// Descendants lists, in ascending order, the pids of every living process
+// whose chain of parents leads to pid; pid itself is not included.
+//
+// It reads /proc/<n>/stat for every process, so it needs a /proc mounted for
+// cinit's own PID namespace, as containers have. The result is a snapshot:
+// a process may exit or fork while the table is read, so a caller that
+// signals the result and then waits should call Descendants again.
+// Processes that vanish while being read are skipped.
+//
+// Zombies are left out. A zombie cannot act on a signal and has no children
+// (they were re-parented when it exited); it only waits for its parent to
+// collect it, and when that parent is cinit the [Reaper] does so. Counting
+// zombies would make "is anything left?" wait on work that is not the
+// descendants' to do.
+func Descendants(pid int) ([]int, error) {
+	procs, err := scan()
+	if err != nil {
+		return nil, err
+	}
+	return descendantsOf(pid, procs), nil
+}
+
+// descendantsOf walks procs down from root, skipping zombies in the result.
+// The visited set guards against a cycle that pid reuse could fake in a
+// table that is not read atomically.
+func descendantsOf(root int, procs []proc) []int {
+	children := make(map[int][]proc)
+	for _, p := range procs {
+		children[p.ppid] = append(children[p.ppid], p)
+	}
+	var found []int
+	seen := map[int]bool{root: true}
+	queue := []int{root}
+	for len(queue) > 0 {
+		parent := queue[0]
+		queue = queue[1:]
+		for _, c := range children[parent] {
+			if seen[c.pid] {
+				continue
+			}
+			seen[c.pid] = true
+			queue = append(queue, c.pid)
+			if c.living() {
+				found = append(found, c.pid)
+			}
+		}
+	}
+	slices.Sort(found)
+	return found
+}
+
+// scan reads the state and parent of every process in procDir.
+func scan() ([]proc, error) {
+	entries, err := os.ReadDir(procDir)
+	if err != nil {
+		return nil, fmt.Errorf("reaper: %w", err)
+	}
+	var procs []proc
+	for _, ent := range entries {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil || pid <= 0 {
+			continue // not a process: self, sys, meminfo, ...
+		}
+		p, ok, err := readProc(pid)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			procs = append(procs, p)
+		}
+	}
+	return procs, nil
+}
+
+// readProc reads /proc/<pid>/stat. ok is false when the process vanished
+// between the directory listing and the read.
+func readProc(pid int) (p proc, ok bool, err error) {
+	name := fmt.Sprintf("%s/%d/stat", procDir, pid)
+	data, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+		return proc{}, false, nil
+	}
+	if err != nil {
+		return proc{}, false, fmt.Errorf("reaper: %w", err)
+	}
+	p, err = parseStat(data)
+	if err != nil {
+		return proc{}, false, fmt.Errorf("reaper: %s: %w", name, err)
+	}
+	return p, true, nil
+}
+
+// parseStat reads pid, state and ppid from the contents of /proc/<pid>/stat:
+// "pid (comm) state ppid ...". comm is the process name and may contain
+// spaces and parentheses, so the fields after it are found from the last
+// ')' in the line, which comm cannot follow.
+func parseStat(data []byte) (proc, error) {
+	open := bytes.IndexByte(data, '(')
+	closing := bytes.LastIndexByte(data, ')')
+	if open < 1 || closing < open {
+		return proc{}, errors.New("no (comm) field")
+	}
+	pid, err := strconv.Atoi(string(bytes.TrimSpace(data[:open])))
+	if err != nil {
+		return proc{}, fmt.Errorf("bad pid: %w", err)
+	}
+	rest := bytes.Fields(data[closing+1:])
+	if len(rest) < 2 || len(rest[0]) != 1 {
+		return proc{}, errors.New("no state and ppid after (comm)")
+	}
+	ppid, err := strconv.Atoi(string(rest[1]))
+	if err != nil {
+		return proc{}, fmt.Errorf("bad ppid: %w", err)
+	}
+	return proc{pid: pid, ppid: ppid, state: rest[0][0]}, nil
+}
+
+// Signal sends sig to every pid in pids. A pid that no longer exists (ESRCH)
+// is skipped silently; the first other error is returned after every pid has
+// been tried. A negative pid -N signals process group N, as kill(2) does;
+// 0 and -1, which would reach cinit's own group or everything (that is
+// [KillAll]'s job), are refused with an error.
+func Signal(pids []int, sig syscall.Signal) error {
+	var first error
+	for _, pid := range pids {
+		err := signalOne(pid, sig)
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// signalOne is kill(pid, sig) with ESRCH ignored.
+func signalOne(pid int, sig syscall.Signal) error {
+	if pid == 0 || pid == -1 {
+		return fmt.Errorf("reaper: refusing to signal pid %d", pid)
+	}
+	err := unix.Kill(pid, sig)
+	if err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("reaper: kill %d: %w", pid, err)
+	}
+	return nil
+}
+
+// KillAll sends sig to every process of the PID namespace except cinit,
+// with kill(-1, sig), and reports whether any process received it. It
+// returns [ErrNotInit] without signalling anything unless cinit is PID 1,
+// where kill(-1) reaches exactly the container's other processes
+// (research/init-semantics.md K8). A sig of 0 only checks whether any other
+// process exists.
+func KillAll(sig syscall.Signal) (bool, error) {
+	if !IsInit() {
+		return false, ErrNotInit
+	}
+	err := unix.Kill(-1, sig)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, unix.ESRCH):
+		return false, nil
+	}
+	return false, fmt.Errorf("reaper: kill -1: %w", err)
+}

@@ -1,0 +1,270 @@
+// Package reaper collects the exit status of every child of cinit.
+//
+// It is the only code in cinit that calls wait4. Go's [os/exec.Cmd.Wait] and a
+// wait4(-1) loop cannot run side by side: whichever waits first takes the
+// status and the other gets ECHILD (research/init-semantics.md E12, G-e).
+// So a [Reaper] collects every status, cinit's own children and re-parented
+// orphans alike, and hands each one to its consumer on [Reaper.Exits]. The
+// consumer (the supervisor) may call [os/exec.Cmd.Wait] for a pid only after the
+// reaper has reported it, and then only to drain the child's pipes
+// (research/style-anchors.md §5.5, as runc signals.go and containerd's
+// Monitor.Wait do).
+//
+// # Setting up
+//
+// [New] subscribes to SIGCHLD and, when cinit is not PID 1, makes cinit a
+// child subreaper (PR_SET_CHILD_SUBREAPER), so that orphans of its children
+// are re-parented to cinit and not to the real init. Call New before starting
+// any child: a child that exits before SIGCHLD is subscribed is found only by
+// the next periodic pass (runc fixed a hang of this kind in commit 404181e).
+// Then run [Reaper.Run] in its own goroutine.
+//
+// # Reaping
+//
+// Run makes one pass at start, one on every SIGCHLD and one at least every
+// second. SIGCHLD is a standard signal and coalesces: several exits may
+// produce one notification, and [signal.Notify] drops what does not fit its
+// channel (catatonit#4, dumb-init#44), so a notification means "at least one
+// child changed", never "one child exited". A pass calls wait4(-1, WNOHANG)
+// until it returns 0 (children remain, none has exited) or ECHILD (no child is
+// left), as runc signals.go and tini's reap_zombies do, retrying on EINTR.
+// Every pid it reaps is sent on Exits, in the order it was reaped.
+//
+// # Knowing that no descendant is left
+//
+// Exit.Last tells the consumer that wait4 reported ECHILD right after this
+// exit: at that moment cinit had no child and, because it is PID 1 or a
+// subreaper, no descendant either. When a pass ends in ECHILD without
+// reaping anything and the last value sent did not have Last set (a child
+// vanished without this reaper collecting it, as a child whose exec failed
+// does: os.StartProcess waits for it itself), Run sends an Exit with Pid 0 and
+// Last set, which stands for no process. The first pass of Run also sends one
+// when cinit has no child yet.
+//
+// The rule for the consumer is therefore:
+//
+//	No descendant is left when every child the consumer started has been
+//	reported on Exits and the most recent value received has Last set.
+//
+// (A child whose start returned an error was never started: os.StartProcess
+// has already collected it, or this reaper reports it as an unknown pid.)
+//
+// The rule is safe: a value with Last set was produced when cinit had no
+// child, and a child started after that moment is either still unreported or
+// reported in a later value, which would then be the most recent. It is
+// also live: once no descendant is left, a pass within a second ends the
+// stream with a value that has Last set, unless the latest value already had
+// it, so a consumer following the rule is never stuck. A consumer that still
+// has an unreported child of its own must ignore Last: the value may predate
+// that child's start.
+//
+// One wart remains for PID 1: a process entering the container from outside
+// (docker exec) can leave orphans that become cinit's children after a Last.
+// They are reaped like any other child, but a consumer that has already acted
+// on the rule will not wait for them.
+//
+// # Signalling what is left
+//
+// [Descendants] lists the living processes below a pid by reading /proc,
+// [Signal] signals a list of pids, and [KillAll] signals every other process
+// of the PID namespace, which only PID 1 may do.
+package reaper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// exitBuffer is the capacity of the Exits channel. It only smooths bursts:
+// when it is full the reaper waits for the consumer, and unreaped children
+// wait as zombies.
+const exitBuffer = 256
+
+// sweepInterval is the time between two passes when no SIGCHLD arrives, the
+// "at least once a second" of tini's sigtimedwait timeout.
+const sweepInterval = time.Second
+
+// Exit is one collected child, or a bare "no child left" notice.
+type Exit struct {
+	// Pid is the reaped process, or 0 for a notice that carries only Last.
+	Pid int
+	// Code is the exit code, or 128+N when the process was killed by
+	// signal N (the convention of tini, dumb-init and runc).
+	Code int
+	// Signal is the signal that killed the process, 0 when it exited.
+	Signal syscall.Signal
+	// Last reports that wait4 returned ECHILD right after this exit: cinit
+	// had no child left and, as PID 1 or subreaper, no descendant. See the
+	// package documentation for how to rely on it.
+	Last bool
+}
+
+// waitFunc is one non-blocking wait4(-1) call; a seam for tests.
+type waitFunc func(ws *unix.WaitStatus) (pid int, err error)
+
+// Reaper collects every child's exit status. Create it with [New]; its zero
+// value is not usable.
+type Reaper struct {
+	// Immutable after New:
+	wait    waitFunc
+	sigchld chan os.Signal
+	exits   chan Exit
+
+	// State owned by Run's goroutine:
+	lastSent bool // the most recent value sent had Last set
+}
+
+// IsInit reports whether cinit is PID 1 of its PID namespace.
+func IsInit() bool {
+	return os.Getpid() == 1
+}
+
+// New subscribes to SIGCHLD and, when cinit is not PID 1, makes it a child
+// subreaper so that orphans of its descendants are re-parented to it. It must
+// be called before any child is started, and only once: a second Reaper
+// would take exits from the first. The error reports a failure to
+// become a subreaper, in which case nothing is left subscribed.
+func New() (*Reaper, error) {
+	r := newReaper(wait4, exitBuffer)
+	if !IsInit() {
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			return nil, fmt.Errorf("reaper: set child subreaper: %w", err)
+		}
+	}
+	signal.Notify(r.sigchld, syscall.SIGCHLD)
+	return r, nil
+}
+
+// newReaper builds a Reaper that reaps with wait and subscribes to nothing.
+func newReaper(wait waitFunc, buffer int) *Reaper {
+	return &Reaper{
+		wait: wait,
+		// One slot is enough: a pending notification already means
+		// "make a pass", and a pass looks at every child.
+		sigchld: make(chan os.Signal, 1),
+		exits:   make(chan Exit, buffer),
+	}
+}
+
+// wait4 is the production waitFunc. It deliberately leaves out __WALL:
+// os.StartProcess probes for pidfd support with a child cloned without an
+// exit signal and collects it itself (syscall.os_checkClonePidfd, go1.26);
+// taking that child would make Go give up pidfds for the whole process.
+// Orphans are never such children: the kernel resets their exit signal to
+// SIGCHLD when it re-parents them.
+func wait4(ws *unix.WaitStatus) (int, error) {
+	return unix.Wait4(-1, ws, unix.WNOHANG, nil)
+}
+
+// Exits returns the channel on which Run sends every collected exit, in
+// reaping order. It is buffered and is closed when Run returns.
+func (r *Reaper) Exits() <-chan Exit {
+	return r.exits
+}
+
+// Run reaps until ctx is done: one pass at start, then one on every SIGCHLD
+// and at least once a second. It must be called exactly once. A send on
+// Exits also gives up when ctx is done, so Run never blocks forever on a
+// consumer that went away. When Run returns it unsubscribes from SIGCHLD
+// and closes Exits.
+func (r *Reaper) Run(ctx context.Context) {
+	defer close(r.exits)
+	defer signal.Stop(r.sigchld)
+	tick := time.NewTicker(sweepInterval)
+	defer tick.Stop()
+	for r.pass(ctx) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.sigchld:
+		case <-tick.C:
+		}
+	}
+}
+
+// pass reaps every child that has exited and sends the exits. Each exit is
+// held back until the next wait4 result is known, so that the last one can
+// carry Last. It reports false when ctx ended it.
+func (r *Reaper) pass(ctx context.Context) bool {
+	var held *Exit
+	for {
+		e, more, empty := r.reapOne()
+		if !more {
+			return r.finish(ctx, held, empty)
+		}
+		if e == nil {
+			continue
+		}
+		if held != nil && !r.send(ctx, *held) {
+			return false
+		}
+		held = e
+	}
+}
+
+// reapOne makes one wait4 call. more is false when the pass is over, and
+// empty then tells whether it ended in ECHILD. e is nil for a status that is
+// not a termination.
+func (r *Reaper) reapOne() (e *Exit, more, empty bool) {
+	var ws unix.WaitStatus
+	pid, err := r.wait(&ws)
+	switch {
+	case errors.Is(err, unix.EINTR):
+		return nil, true, false
+	case errors.Is(err, unix.ECHILD):
+		return nil, false, true
+	case err != nil, pid <= 0:
+		// 0 means children remain. Any other error cannot happen
+		// with these arguments; the next pass tries again.
+		return nil, false, false
+	}
+	if x, ok := exitOf(pid, ws); ok {
+		return &x, true, false
+	}
+	return nil, true, false
+}
+
+// finish ends a pass: it sends the held exit, marked Last when the pass
+// ended in ECHILD, or a bare notice when nothing was reaped, no child is left
+// and the consumer has not been told so yet.
+func (r *Reaper) finish(ctx context.Context, held *Exit, empty bool) bool {
+	if held != nil {
+		held.Last = empty
+		return r.send(ctx, *held)
+	}
+	if empty && !r.lastSent {
+		return r.send(ctx, Exit{Last: true})
+	}
+	return true
+}
+
+// send delivers e unless ctx is done first.
+func (r *Reaper) send(ctx context.Context, e Exit) bool {
+	select {
+	case r.exits <- e:
+		r.lastSent = e.Last
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// exitOf decodes a wait status. It reports false for a status that does not
+// end the process (stopped or continued, which wait4 reports only when asked).
+func exitOf(pid int, ws unix.WaitStatus) (Exit, bool) {
+	switch {
+	case ws.Exited():
+		return Exit{Pid: pid, Code: ws.ExitStatus()}, true
+	case ws.Signaled():
+		sig := ws.Signal()
+		return Exit{Pid: pid, Code: 128 + int(sig), Signal: sig}, true
+	}
+	return Exit{}, false
+}

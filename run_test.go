@@ -1,0 +1,305 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// Exit status rows of SPEC section 10 and research R1–R5.
+
+func TestFirstExitCodeIsCinits(t *testing.T) {
+	dir := writeProcfile(t, "a: "+helperLine("exit 3")+"\nb: "+helperLine("trapterm")+"\n")
+	code, lines, _ := runCinit(t, dir, nil)
+	if code != 3 {
+		t.Fatalf("exit %d, want 3; output:\n%s", code, tail(lines))
+	}
+	if i, j := indexOf(lines, "cinit", "a exited with code 3"), indexOf(lines, "cinit", "a exited, stopping all processes"); i < 0 || j < i {
+		t.Errorf("exit messages missing or out of order:\n%s", tail(lines))
+	}
+	// b may or may not have set its trap before a's exit: either way it
+	// must have been stopped by SIGTERM.
+	if indexOf(lines, "b", "got terminated") < 0 && indexOf(lines, "cinit", "b was killed by SIGTERM") < 0 {
+		t.Errorf("b was not stopped with SIGTERM:\n%s", tail(lines))
+	}
+}
+
+func TestKilledBySignalIs128PlusN(t *testing.T) {
+	dir := writeProcfile(t, "a: "+helperLine("killself 15")+"\nb: "+helperLine("block")+"\n")
+	code, lines, _ := runCinit(t, dir, nil)
+	if code != 143 {
+		t.Fatalf("exit %d, want 143; output:\n%s", code, tail(lines))
+	}
+	if indexOf(lines, "cinit", "a was killed by SIGTERM") < 0 {
+		t.Errorf("no kill message:\n%s", tail(lines))
+	}
+}
+
+func TestCleanExitIsZero(t *testing.T) {
+	dir := writeProcfile(t, "a: true\nb: "+helperLine("block")+"\n")
+	if code, lines, _ := runCinit(t, dir, nil); code != 0 {
+		t.Fatalf("exit %d, want 0; output:\n%s", code, tail(lines))
+	}
+}
+
+func TestStopSignalCleanIsZero(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			// b is not a Go program: Go exits 2 on SIGQUIT.
+			dir := writeProcfile(t, "a: "+helperLine("trapterm")+"\nb: echo ready; exec sleep 1000\n")
+			r := startCinit(t, dir, nil)
+			r.waitLine("a", "ready")
+			r.waitLine("b", "ready")
+			r.signal(sig)
+			code, lines := r.wait()
+			if code != 0 {
+				t.Fatalf("exit %d, want 0; output:\n%s", code, tail(lines))
+			}
+			if got := linesOf(lines, "a"); len(got) != 2 || !strings.HasPrefix(got[1], "got ") {
+				t.Errorf("a saw %q", got)
+			}
+			if indexOf(lines, "cinit", "b was killed by "+signalName(sig)) < 0 {
+				t.Errorf("b did not die of %v:\n%s", sig, tail(lines))
+			}
+		})
+	}
+}
+
+func signalName(sig syscall.Signal) string {
+	return map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT", syscall.SIGQUIT: "SIGQUIT"}[sig]
+}
+
+func TestStopSignalUncleanGivesFirstCode(t *testing.T) {
+	// On TERM the shell runs its trap and exits 4: not a clean stop.
+	dir := writeProcfile(t, "a: trap 'exit 4' TERM; echo ready; while :; do sleep 0.1; done\n")
+	r := startCinit(t, dir, nil)
+	r.waitLine("a", "ready")
+	r.signal(syscall.SIGTERM)
+	if code, lines := r.wait(); code != 4 {
+		t.Fatalf("exit %d, want 4; output:\n%s", code, tail(lines))
+	}
+}
+
+func TestGraceThenSIGKILLIs137(t *testing.T) {
+	dir := writeProcfile(t, "a: "+helperLine("ignoreterm")+"\nb: "+helperLine("trapterm")+"\n")
+	r := startCinit(t, dir, nil, "-t", "2s")
+	r.waitLine("a", "ready")
+	r.waitLine("b", "ready")
+	r.signal(syscall.SIGTERM)
+	code, lines := r.wait()
+	if code != 137 {
+		t.Fatalf("exit %d, want 137; output:\n%s", code, tail(lines))
+	}
+	if indexOf(lines, "cinit", "sending SIGKILL to 1 process") < 0 || indexOf(lines, "cinit", "a was killed by SIGKILL") < 0 {
+		t.Errorf("no escalation messages:\n%s", tail(lines))
+	}
+}
+
+func TestSecondSignalKillsAtOnce(t *testing.T) {
+	dir := writeProcfile(t, "a: "+helperLine("ignoreterm")+"\n")
+	// A grace period far beyond hangLimit: only the second signal can end this.
+	r := startCinit(t, dir, nil, "-t", "1h")
+	r.waitLine("a", "ready")
+	r.signal(syscall.SIGINT)
+	r.waitLine("cinit", "SIGINT received, stopping all processes")
+	r.signal(syscall.SIGINT)
+	code, lines := r.wait()
+	if code != 137 {
+		t.Fatalf("exit %d, want 137; output:\n%s", code, tail(lines))
+	}
+}
+
+func TestExitTeardownForwardsFirstSignal(t *testing.T) {
+	// b ignores TERM (sent after a's exit) but traps HUP... use INT: the
+	// first INT during an exit-started teardown is forwarded, not a kill.
+	dir := writeProcfile(t, "a: "+helperLine("exit 5")+"\nb: trap '' TERM; trap 'echo got INT; exit 0' INT; echo ready; while :; do sleep 0.1; done\n")
+	r := startCinit(t, dir, nil, "-t", "1h")
+	r.waitLine("b", "ready")
+	r.waitLine("cinit", "a exited, stopping all processes")
+	r.signal(syscall.SIGINT)
+	code, lines := r.wait()
+	if code != 5 {
+		t.Fatalf("exit %d, want 5 (the first exit's code); output:\n%s", code, tail(lines))
+	}
+	if indexOf(lines, "b", "got INT") < 0 {
+		t.Errorf("INT not forwarded:\n%s", tail(lines))
+	}
+}
+
+func TestForwardedSignals(t *testing.T) {
+	dir := writeProcfile(t, "a: "+helperLine("trapterm")+"\n")
+	r := startCinit(t, dir, nil)
+	r.waitLine("a", "ready")
+	r.signal(syscall.SIGHUP)
+	r.waitLine("a", "got hangup")
+	r.signal(syscall.SIGWINCH) // not forwarded, and harmless to cinit
+	r.signal(syscall.SIGTERM)
+	if code, lines := r.wait(); code != 0 {
+		t.Fatalf("exit %d; output:\n%s", code, tail(lines))
+	}
+}
+
+// Output rules of SPEC section 6, end to end.
+
+func TestLastPartialLineBeforeExit(t *testing.T) {
+	dir := writeProcfile(t, "a: "+helperLine("partial tail-without-newline")+"\n")
+	code, lines, _ := runCinit(t, dir, nil)
+	i, j := indexOf(lines, "a", "tail-without-newline"), indexOf(lines, "cinit", "a exited with code 0")
+	if code != 0 || i < 0 || j < i {
+		t.Fatalf("exit %d, line at %d, exit message at %d:\n%s", code, i, j, tail(lines))
+	}
+}
+
+func TestManyLinesNoneLost(t *testing.T) {
+	const n = 200000
+	procfile := ""
+	for _, name := range []string{"a", "b", "c"} {
+		procfile += fmt.Sprintf("%s: %s; exec %s\n", name, helperLine(fmt.Sprintf("lines %d", n)), helperLine("block"))
+	}
+	r := startCinit(t, writeProcfile(t, procfile), nil)
+	for _, name := range []string{"a", "b", "c"} {
+		r.waitLine(name, fmt.Sprintf("%s.1 line %d", name, n))
+	}
+	r.signal(syscall.SIGTERM)
+	code, lines := r.wait()
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		got := linesOf(lines, name)
+		if len(got) < n {
+			t.Fatalf("%s: %d lines, want %d", name, len(got), n)
+		}
+		for i, l := range got[:n] {
+			if want := fmt.Sprintf("%s.1 line %d", name, i+1); l != want {
+				t.Fatalf("%s: line %d is %q, want %q", name, i+1, l, want)
+			}
+		}
+	}
+}
+
+func TestHugeLineInPieces(t *testing.T) {
+	dir := writeProcfile(t, "a: "+helperLine("bigline 20")+"\n")
+	code, lines, _ := runCinit(t, dir, nil)
+	got := linesOf(lines, "a")
+	total := 0
+	for _, l := range got {
+		if strings.Trim(l, "x") == "" {
+			total += len(l)
+			if len(l) > 1<<20 {
+				t.Errorf("piece of %d bytes, over 1 MiB", len(l))
+			}
+		}
+	}
+	if code != 0 || total != 20<<20 {
+		t.Fatalf("exit %d, %d bytes of x, want %d", code, total, 20<<20)
+	}
+}
+
+// Environment, ports and names (SPEC sections 3 and 5).
+
+func TestEnvPrecedenceAndPorts(t *testing.T) {
+	// Each instance prints its environment, then waits to be stopped, so
+	// that no instance's exit cuts another short.
+	then := "; exec " + helperLine("block")
+	dir := writeProcfile(t, "web: "+helperLine("printenv PORT PS FROM_FILE BOTH")+then+"\nworker: "+helperLine("printenv PORT PS")+then+"\n")
+	os.WriteFile(filepath.Join(dir, ".env"), []byte("FROM_FILE=file\nBOTH=file\nPORT=7000\n"), 0o644)
+	r := startCinit(t, dir, []string{"BOTH=inherited", "PORT="}, "-m", "web=2")
+	want := map[string][]string{
+		"web.1":  {"PORT=7000", "PS=web.1", "FROM_FILE=file", "BOTH=inherited"},
+		"web.2":  {"PORT=7001", "PS=web.2", "FROM_FILE=file", "BOTH=inherited"},
+		"worker": {"PORT=7100", "PS=worker.1"},
+	}
+	for name, vars := range want {
+		for _, v := range vars {
+			r.waitLine(name, v)
+		}
+	}
+	r.signal(syscall.SIGTERM)
+	if code, lines := r.wait(); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, tail(lines))
+	}
+}
+
+func TestShellExpandsPortNotCinit(t *testing.T) {
+	dir := writeProcfile(t, "a: echo '$PORT' \"$PORT\"\n")
+	_, lines, _ := runCinit(t, dir, []string{"PORT="}, "-p", "6000")
+	if got := linesOf(lines, "a"); len(got) == 0 || got[0] != "$PORT 6000" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+// Bad input: exit 2, a message naming the culprit, nothing started.
+
+func TestConfigErrorsStartNothing(t *testing.T) {
+	tests := []struct {
+		name, procfile, env string
+		args                []string
+		want                string
+	}{
+		{"duplicate", "a: touch started\na: true\n", "", nil, `Procfile:2: duplicate process "a"`},
+		{"empty", "# nothing\n", "", nil, "no processes defined"},
+		{"env syntax", "a: touch started\n", "FOO=\"a\"b\n", nil, ".env"},
+		{"unknown flag", "a: touch started\n", "", []string{"--bogus"}, "--bogus"},
+		{"bad timeout", "a: touch started\n", "", []string{"-t", "soon"}, "soon"},
+		{"unknown name", "a: touch started\n", "", []string{"start", "nope"}, `"nope"`},
+		{"unknown formation", "a: touch started\n", "", []string{"-m", "nope=2"}, `"nope"`},
+		{"missing env file", "a: touch started\n", "", []string{"-e", "missing.env"}, "missing.env"},
+		{"bad env var", "a: touch started\n", "", []string{"--color=sometimes"}, "--color"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeProcfile(t, tt.procfile)
+			if tt.env != "" {
+				os.WriteFile(filepath.Join(dir, ".env"), []byte(tt.env), 0o644)
+			}
+			code, lines, stderr := runCinit(t, dir, nil, tt.args...)
+			if code != 2 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, tt.want)
+			}
+			if strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+				t.Errorf("want one line on stderr, got %q", stderr)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "started")); err == nil || len(lines) > 0 {
+				t.Errorf("something started: %q", lines)
+			}
+		})
+	}
+}
+
+func TestEnvVariableFormOfFlag(t *testing.T) {
+	dir := writeProcfile(t, "a: "+helperLine("printenv PORT")+"\n")
+	_, lines, _ := runCinit(t, dir, []string{"CINIT_PORT=6100", "PORT="})
+	if got := linesOf(lines, "a"); len(got) == 0 || got[0] != "PORT=6100" {
+		t.Fatalf("CINIT_PORT ignored: %q", got)
+	}
+	_, lines, _ = runCinit(t, dir, []string{"CINIT_PORT=6100", "PORT="}, "-p", "6200")
+	if got := linesOf(lines, "a"); len(got) == 0 || got[0] != "PORT=6200" {
+		t.Fatalf("flag did not beat CINIT_PORT: %q", got)
+	}
+	code, _, stderr := runCinit(t, dir, []string{"CINIT_TIMEOUT=never"})
+	if code != 2 || !strings.Contains(stderr, "CINIT_TIMEOUT") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	dir := writeProcfile(t, "web: run web\nworker: run worker\n")
+	code, lines, _ := runCinit(t, dir, nil, "check", "-m", "web=2")
+	out := tail(lines)
+	if code != 0 || !strings.Contains(out, "5000-5001") || !strings.Contains(out, "5100") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	dir = writeProcfile(t, "web: run web\nthis is junk\n")
+	code, _, stderr := runCinit(t, dir, nil, "check")
+	if code != 1 || !strings.Contains(stderr, "Procfile:2:") {
+		t.Fatalf("exit %d, stderr %q; want 1 and the line", code, stderr)
+	}
+	dir = writeProcfile(t, "web: a\nweb: b\n")
+	if code, _, stderr := runCinit(t, dir, nil, "check"); code != 1 || !strings.Contains(stderr, "Procfile:2:") {
+		t.Fatalf("exit %d, stderr %q; want 1", code, stderr)
+	}
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cinit/cinit/output"
+	"github.com/cinit/cinit/procfile"
+	"github.com/cinit/cinit/reaper"
+	"github.com/cinit/cinit/signals"
+	"github.com/cinit/cinit/supervisor"
+)
+
+// start runs the Procfile (cinit start) and returns cinit's exit status.
+func start(o options, names []string) int {
+	p, err := load(o, names, os.Environ())
+	if err != nil {
+		return fail(err)
+	}
+	warn(p.warnings)
+	// Subscribe before the first child starts (style-anchors.md §5.5).
+	sigs := make(chan os.Signal, 256)
+	signal.Notify(sigs, notified()...)
+	defer signal.Stop(sigs)
+	r, err := reaper.New()
+	if err != nil {
+		return fail(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Run(ctx)
+
+	out := output.New(os.Stdout, outputOptions(o, p.instances))
+	code := supervisor.Run(supervisor.Config{
+		Instances: p.instances,
+		Env:       p.env,
+		NoPort:    o.noPort,
+		Dir:       p.dir,
+		Grace:     o.timeout,
+		Out:       out,
+		Split:     o.logFormat == "json",
+		Init:      reaper.IsInit(),
+	}, r.Exits(), sigs)
+	out.Close()
+	return code
+}
+
+// notified converts the signal policy's list for signal.Notify.
+func notified() []os.Signal {
+	list := make([]os.Signal, len(signals.Notified))
+	for i, s := range signals.Notified {
+		list[i] = s
+	}
+	return list
+}
+
+// outputOptions settles color, timestamps and the name column.
+func outputOptions(o options, instances []procfile.Instance) output.Options {
+	tty := isTerminal(os.Stdout)
+	oo := output.Options{
+		Color:      useColor(o, tty, os.Getenv),
+		Timestamps: (tty || o.timestamps) && !o.noTimestamps,
+		Width:      len("cinit"),
+	}
+	if o.logFormat == "json" {
+		oo.Format = output.JSON
+	}
+	for _, in := range instances {
+		oo.Width = max(oo.Width, len(in.Name))
+	}
+	return oo
+}
+
+// useColor applies SPEC section 6: --color/--no-color beat CINIT_COLOR
+// (already folded into o.color), which beats NO_COLOR (no-color.org), which
+// beats the terminal check (TERM=dumb counts as no terminal).
+func useColor(o options, tty bool, getenv func(string) string) bool {
+	switch {
+	case o.noColor || o.color == "never":
+		return false
+	case o.color == "always":
+		return true
+	case getenv("NO_COLOR") != "":
+		return false
+	}
+	return tty && getenv("TERM") != "dumb"
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
