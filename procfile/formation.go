@@ -19,15 +19,17 @@ type Formation struct {
 // allName is the formation name that sets [Formation.Default].
 const allName = "all"
 
-// maxCount is the largest count a formation accepts for one type. Ports step
-// by 100 from one type to the next, so with more instances than that the
-// ports of one type would run into those of the next.
-const maxCount = 100
+// maxCount is the largest count a formation accepts for one type: a bound
+// that keeps a typo from forking a million processes. Ports step by 100 from
+// one type to the next, so above 100 instances the ports of one type run
+// into those of the next, as in foreman; that only matters to processes that
+// listen on $PORT.
+const maxCount = 10000
 
 // ParseFormation parses a formation list: comma-separated NAME=N items,
 // where "all=N" sets the default for types not listed and 0 disables a type.
 // The empty string runs every type once. An empty item, a missing name or
-// count, a count that is not a number, negative or above 100, and a
+// count, a count that is not a number, negative or above 10000, and a
 // name given twice are errors naming the item.
 func ParseFormation(s string) (Formation, error) {
 	f := Formation{Default: 1, Counts: map[string]int{}}

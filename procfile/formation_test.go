@@ -44,7 +44,7 @@ func TestParseFormationErrors(t *testing.T) {
 		{"web=1,web=2", `bad formation item "web=2": "web" is given twice`},
 		{"all=1,all=2", `bad formation item "all=2": "all" is given twice`},
 		{"web=1,", `bad formation item "": want NAME=N`},
-		{"web=101", `bad formation item "web=101": count is above 100`},
+		{"web=10001", `bad formation item "web=10001": count is above 10000`},
 		{"web=99999999999999999999", `bad formation item "web=99999999999999999999": count "99999999999999999999" is not a number`},
 	}
 	for _, tt := range tests {
