@@ -44,6 +44,7 @@ type eventQueue struct {
 	done   chan struct{} // closed when loop has returned
 }
 
+// init makes the channels; New calls it before starting loop.
 func (q *eventQueue) init() {
 	q.wake = make(chan struct{}, 1)
 	q.done = make(chan struct{})
@@ -71,6 +72,7 @@ func (q *eventQueue) close() {
 	q.signal()
 }
 
+// signal wakes loop, or leaves a wake-up for it if one is not pending.
 func (q *eventQueue) signal() {
 	select {
 	case q.wake <- struct{}{}:

@@ -50,9 +50,9 @@ type Pipe struct {
 }
 
 // Pipe returns a Pipe that copies f, the read end of a child's pipe, to w,
-// showing its lines under l in stream s. f must be pollable (as made by
-// os.Pipe or exec.Cmd.StdoutPipe) for [Pipe.Exited] to interrupt a blocked
-// Read. The Pipe owns f from now on: Run closes it.
+// showing its lines under l in stream s. f should come from os.Pipe: it
+// must be pollable for [Pipe.Exited] to interrupt a blocked Read, and
+// FIONREAD must work on it. The Pipe owns f from now on: Run closes it.
 func (w *Writer) Pipe(l Label, s Stream, f *os.File) *Pipe {
 	return &Pipe{
 		w:     w,
@@ -132,13 +132,13 @@ func (p *Pipe) lines(data []byte) []byte {
 // of cinit: a usual line costs one IndexByte and two copies; only a line
 // with '\r' or over the limit takes the general path.
 func (p *Pipe) textLines(data []byte) []byte {
-	head, b := p.fmt.head, p.batch
+	head, b, limit := p.fmt.head, p.batch, p.limit
 	for {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
 			break
 		}
-		if i > p.limit || i > 0 && data[i-1] == '\r' {
+		if i > limit || i > 0 && data[i-1] == '\r' {
 			p.batch = b
 			p.emit(trimCR(data[:i]))
 			b = p.batch

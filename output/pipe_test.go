@@ -230,13 +230,19 @@ func TestBroken(t *testing.T) {
 	}
 }
 
-// blockWriter blocks every write until open is closed.
+// blockWriter blocks every write until open is closed. entered, if not
+// nil, is closed when the first write starts.
 type blockWriter struct {
-	open chan struct{}
-	c    capture
+	open    chan struct{}
+	entered chan struct{}
+	once    sync.Once
+	c       capture
 }
 
 func (b *blockWriter) Write(p []byte) (int, error) {
+	if b.entered != nil {
+		b.once.Do(func() { close(b.entered) })
+	}
 	<-b.open
 	return b.c.Write(p)
 }
@@ -245,11 +251,13 @@ func (b *blockWriter) Write(p []byte) (int, error) {
 // the child, instead of buffering: with the stream stalled, a non-blocking
 // writer soon finds the pipe full. Once the stream moves, nothing is lost.
 func TestBackpressure(t *testing.T) {
-	bw := &blockWriter{open: make(chan struct{})}
+	bw := &blockWriter{open: make(chan struct{}), entered: make(chan struct{})}
 	w := New(bw, Options{})
 	rp := newPipe(t, w, Label{Name: "a"}, Stdout, nil)
 	stream := bytes.Repeat([]byte("1234567\n"), 1024)
-	written := 0
+	writeAll(t, rp.in, string(stream[:8]))
+	written := 8
+	waitFor(t, bw.entered, "Run to write") // Run is now stuck in the write
 	for written < 64<<20 {
 		n, err := writeNonblocking(rp.in, stream[written%8:][:4096])
 		if errors.Is(err, syscall.EAGAIN) {
@@ -260,7 +268,7 @@ func TestBackpressure(t *testing.T) {
 		}
 		written += n
 	}
-	// Run read one chunk and is stuck writing it; the pipe holds the rest.
+	// Run is stuck writing its first line; the pipe holds the rest.
 	if written > 1<<20 {
 		t.Fatalf("%d bytes went into the pipe while the stream was stalled", written)
 	}

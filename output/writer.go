@@ -46,12 +46,16 @@
 // # Memory and backpressure
 //
 // A [Pipe] reads its file in chunks of 64 KiB, formats every complete line of
-// a chunk into one batch and writes the batch with one Write call. It holds
-// at most one partial line (just over 1 MiB) plus its read buffer and the
-// batch. When the underlying stream blocks, the write blocks, [Pipe.Run]
-// stops reading, and the child blocks on its full pipe: nothing is dropped
-// and nothing grows. [Writer.Event] never blocks: events are queued to a
-// goroutine of the [Writer] that writes them in order.
+// a chunk into one batch and writes the batch with one Write call, under the
+// Writer's lock. Per pipe it keeps its read buffer, at most one unfinished
+// line (1 MiB plus one chunk at most), and the batch (256 KiB plus one
+// formatted line at most; a formatted 1 MiB piece is larger in JSON when it
+// is full of escapes). The buffers are kept for reuse, so a process that once
+// printed a long line keeps that much memory. When the underlying stream
+// blocks, the write blocks, [Pipe.Run] stops reading, and the child blocks on
+// its full pipe: nothing is dropped and nothing grows. [Writer.Event] never
+// blocks: events are queued to a goroutine of the [Writer] that writes them
+// in order.
 //
 // # Failure
 //

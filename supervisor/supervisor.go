@@ -3,9 +3,11 @@
 // [Run] is one loop that owns the process table. It starts every instance
 // as /bin/sh -c in its own process group (SPEC section 4), and then only
 // receives messages: exits from package reaper, signals, "drained" notes
-// from the output pipes, the grace timer and a broken stdout. Nothing else
-// touches the table, so no lock guards it (runsit's rule; see
-// research/style-anchors.md §5.4).
+// from the output pipes, timers, results of readiness checks and a broken
+// stdout. Nothing else touches the table, so no lock guards it (runsit's
+// rule; see research/style-anchors.md §5.4). Timers and checks do not touch
+// state either: they send a function that the loop runs (see
+// [supervisor.after]).
 //
 // The supervisor never waits for a child itself: the reaper is the only
 // caller of wait4 in cinit, and an exit reaches the loop as a
@@ -13,12 +15,18 @@
 // the instance's pipe has delivered every byte written before the exit, so
 // a process's last line always comes before "web exited with code N".
 //
-// Teardown (SPEC section 7) starts at the first exit or stop signal: the
-// stop signal (or SIGTERM after an exit) goes to every process group,
-// followed by SIGCONT, and to orphans that left their group; after the grace
-// period whatever is left gets SIGKILL. A second stop signal kills at once.
-// Run returns when every instance has been reported and cinit has no child
-// left.
+// Policies (SPEC section 11) decide what an end means: a process that can
+// die ends alone, a oneshot that succeeds counts as ready, a restart policy
+// starts the process again after a capped exponential backoff. Any other
+// end, and a failure for good, starts the teardown.
+//
+// Teardown (SPEC section 7) starts at the first such end or stop signal.
+// Each instance gets its stop signal (its own --stop-signal, the signal
+// cinit received, or SIGTERM after an exit) followed by SIGCONT, once every
+// instance that depends on it has ended; orphans that left their group get
+// the signal at once; after the grace period whatever is left gets SIGKILL.
+// A second stop signal kills at once. Run returns when every instance has
+// ended and cinit has no child left.
 package supervisor
 
 import (
@@ -34,14 +42,50 @@ import (
 
 // Config is what [Run] runs and how.
 type Config struct {
-	Instances []procfile.Instance
-	Env       []string      // every instance's environment, before PORT and PS
-	NoPort    bool          // do not set PORT
-	Dir       string        // working directory of every instance
-	Grace     time.Duration // time between the stop signal and SIGKILL
-	Out       *output.Writer
-	Split     bool // one pipe per stream (JSON output) instead of one shared pipe
-	Init      bool // cinit is PID 1: kill(-1) reaches every orphan
+	Instances    []procfile.Instance
+	Policies     map[string]Policy // by process type; a missing type has the zero Policy
+	Env          []string          // every instance's environment, before PORT and PS
+	NoPort       bool              // do not set PORT
+	Dir          string            // working directory of every instance
+	Grace        time.Duration     // time between the stop signal and SIGKILL
+	ReadyTimeout time.Duration     // 0: wait for readiness forever
+	Out          *output.Writer
+	Split        bool // one pipe per stream (JSON output) instead of one shared pipe
+	Init         bool // cinit is PID 1: kill(-1) reaches every orphan
+}
+
+// Policy is how the instances of one process type run (SPEC section 11).
+// The zero Policy is a plain process: ready once started, never restarted,
+// and its end stops everything.
+type Policy struct {
+	CanDie     bool           // its end does not tear down the rest
+	Oneshot    bool           // exit 0 is success and makes it ready
+	Restart    Restart        // when to start it again
+	StopSignal syscall.Signal // its signal at teardown; 0: the teardown's
+	After      []string       // types that must be ready before it starts
+	Ready      Check          // when it counts as ready
+	Raw        bool           // print its lines without prefix
+}
+
+// Restart is a restart policy.
+type Restart int
+
+const (
+	// RestartNo never restarts.
+	RestartNo Restart = iota
+	// RestartOnFailure restarts after an exit with a code other than 0.
+	RestartOnFailure
+	// RestartAlways restarts after every end.
+	RestartAlways
+)
+
+// Check is a readiness check: Kind is "" (ready once started), "tcp"
+// (Target is a port, or empty for the instance's own $PORT), "http"
+// (Target is a URL; a 2xx answer), "exec" (Target is a shell command; exit
+// 0) or "file" (Target is a path that must exist).
+type Check struct {
+	Kind   string
+	Target string
 }
 
 // pipeDrainBound limits how long Run waits, after the last child is gone,
@@ -49,15 +93,16 @@ type Config struct {
 // bound only matters when a pipe leaked to a process outside cinit's tree.
 const pipeDrainBound = 2 * time.Second
 
-// Run starts every instance of cfg and supervises them until all are gone,
+// Run starts the instances of cfg and supervises them until all are gone,
 // returning cinit's exit status (SPEC section 10). exits must be the
-// reaper's stream; sigs carries the signals listed in [signals.Notified].
+// reaper's stream; sigs carries the signals listed in signals.Notified.
 func Run(cfg Config, exits <-chan reaper.Exit, sigs <-chan os.Signal) int {
 	s := newSupervisor(cfg, exits, sigs)
 	defer s.close()
-	s.startAll()
+	s.startEligible()
+	s.after(waitLogEvery, s.logWaiting)
 	for !s.finished() {
-		s.step(true)
+		s.step()
 	}
 	s.waitPipes()
 	return s.tear.exitCode()
@@ -70,92 +115,93 @@ type supervisor struct {
 	exits   <-chan reaper.Exit
 	sigs    <-chan os.Signal
 	devnull *os.File
+	done    chan struct{} // closed when Run returns: timers stop sending
 
-	// Written by pipe goroutines, read by the loop:
-	drained chan int       // pid of an instance whose output is flushed
+	// Written by other goroutines, read by the loop:
+	drained chan *unit     // a unit whose output is flushed after its exit
+	wake    chan func()    // work from timers and checks, run by the loop
 	pipes   sync.WaitGroup // running output.Pipe.Run calls
 
 	// State owned by the loop's goroutine:
-	procs    map[int]*process // instances not yet reported, by pid
-	childless bool            // no child is left: set by the last reaped exit, cleared by a start
-	stops    int              // stop signals received since cinit started
-	tear     teardown
-}
-
-// process is one started instance.
-type process struct {
-	inst      procfile.Instance
-	pid       int
-	pipes     []*output.Pipe
-	undrained int         // pipes that have not yet flushed after the exit
-	exit      reaper.Exit // valid once reaped
-	reaped    bool
+	units     []*unit          // every instance, in start order
+	byPid     map[int]*unit    // units whose process is running or not yet reported
+	checks    map[int]checkRun // pids of running exec readiness checks
+	broken    <-chan struct{}  // the output's Broken channel; nil once handled
+	childless bool             // no child is left: set by the last reaped exit, cleared by a start
+	stops     int              // stop signals received since cinit started
+	tear      teardown
 }
 
 func newSupervisor(cfg Config, exits <-chan reaper.Exit, sigs <-chan os.Signal) *supervisor {
 	devnull, _ := os.Open(os.DevNull)
-	return &supervisor{
-		cfg:     cfg,
-		exits:   exits,
-		sigs:    sigs,
-		devnull: devnull,
-		drained: make(chan int, 2*len(cfg.Instances)+1),
-		procs:   make(map[int]*process, len(cfg.Instances)),
-		tear:    teardown{grace: cfg.Grace},
+	s := &supervisor{
+		cfg:       cfg,
+		exits:     exits,
+		sigs:      sigs,
+		devnull:   devnull,
+		done:      make(chan struct{}),
+		drained:   make(chan *unit, 2*len(cfg.Instances)+1),
+		wake:      make(chan func(), 64),
+		byPid:     make(map[int]*unit, len(cfg.Instances)),
+		checks:    map[int]checkRun{},
+		broken:    cfg.Out.Broken(),
 		childless: true,
 	}
+	for i, in := range cfg.Instances {
+		s.units = append(s.units, &unit{inst: in, pol: cfg.Policies[in.Entry.Name], color: i})
+	}
+	return s
 }
 
 func (s *supervisor) close() {
+	close(s.done)
 	if s.devnull != nil {
 		s.devnull.Close()
 	}
-	s.tear.stopTimer()
 }
 
-// startAll starts the instances in order, handling whatever arrives in
-// between so that a stop signal or an early exit stops the start-up.
-func (s *supervisor) startAll() {
-	for i, in := range s.cfg.Instances {
-		s.step(false)
-		if s.tear.started {
-			return
-		}
-		if err := s.start(in, i); err != nil {
-			s.event(output.Event{Kind: "error", Process: in.Name, Text: in.Name + " could not start: " + err.Error()})
-			code := 127
-			s.beginTeardown(syscall.SIGTERM, in.Name+" could not start, stopping all processes", &code)
-		}
-	}
-}
-
-// step handles one message. With block false it returns at once when no
-// message is waiting.
-func (s *supervisor) step(block bool) {
-	var none chan struct{}
-	if !block {
-		none = make(chan struct{})
-		close(none)
-	}
+// step handles one message.
+func (s *supervisor) step() {
 	select {
 	case e := <-s.exits:
 		s.onExit(e)
-	case pid := <-s.drained:
-		s.onDrained(pid)
+	case u := <-s.drained:
+		s.onDrained(u)
 	case sig := <-s.sigs:
 		s.onSignal(sig.(syscall.Signal))
-	case <-s.tear.timer():
-		s.onGrace()
-	case <-s.cfg.Out.Broken():
+	case fn := <-s.wake:
+		fn()
+	case <-s.broken:
 		s.onBroken()
-	case <-none:
 	}
 }
 
-// finished reports whether every instance was reported and no descendant
-// of cinit is left.
+// after runs fn in the loop's goroutine once d has passed (unless Run has
+// returned by then). fn must check that what it acts on is still current.
+func (s *supervisor) after(d time.Duration, fn func()) {
+	time.AfterFunc(d, func() { s.post(fn) })
+}
+
+// post hands fn to the loop from another goroutine.
+func (s *supervisor) post(fn func()) {
+	select {
+	case s.wake <- fn:
+	case <-s.done:
+	}
+}
+
+// finished reports whether every instance has ended and no descendant of
+// cinit is left.
 func (s *supervisor) finished() bool {
-	return len(s.procs) == 0 && s.childless
+	if !s.childless || len(s.byPid) > 0 {
+		return false
+	}
+	for _, u := range s.units {
+		if !u.ended() {
+			return false
+		}
+	}
+	return true
 }
 
 // waitPipes waits for every pipe to reach end of file, so that output of

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -15,18 +14,18 @@ import (
 
 // teardown is the stop policy's state. It is owned by the loop's goroutine.
 type teardown struct {
-	grace   time.Duration
 	started bool
-	sig     syscall.Signal // the stop signal sent to every group
+	sig     syscall.Signal // the teardown's signal: received, or SIGTERM
 	byExit  bool           // an instance's end started it: its code is cinit's
 	code    int            // cinit's exit status as known so far
 	unclean bool           // code holds the first unclean end of a signal teardown
 	broken  bool           // stdout was closed: exit 141
 	killed  bool           // something needed SIGKILL
-	t       *time.Timer
+	orphans map[int]bool   // orphans already sent the stop signal
 }
 
-// exitCode returns cinit's exit status (SPEC section 10).
+// exitCode returns cinit's exit status (SPEC section 10). Without a
+// teardown (every process could die or was a oneshot) it is 0.
 func (t *teardown) exitCode() int {
 	switch {
 	case t.byExit || t.unclean:
@@ -40,43 +39,217 @@ func (t *teardown) exitCode() int {
 }
 
 // noteEnd records how an instance ended during a teardown started by a
-// signal: dying of the stop signal, or exiting 0 or 128+it, is clean; the
+// signal: dying of its stop signal, or exiting 0 or 128+it, is clean; the
 // first other end gives cinit's code.
-func (t *teardown) noteEnd(e reaper.Exit) {
+func (t *teardown) noteEnd(u *unit) {
 	if t.byExit || t.unclean {
 		return
 	}
-	clean := e.Code == 0 || e.Signal == t.sig || e.Code == 128+int(t.sig)
-	if !clean {
+	e, sig := u.exit, u.stopSig
+	if sig == 0 {
+		sig = t.sig
+	}
+	if e.Code != 0 && e.Signal != sig && e.Code != 128+int(sig) {
 		t.code, t.unclean = e.Code, true
 	}
 }
 
-// timer returns the grace timer's channel, or nil before the teardown.
-func (t *teardown) timer() <-chan time.Time {
-	if t.t == nil {
-		return nil
-	}
-	return t.t.C
-}
-
-func (t *teardown) stopTimer() {
-	if t.t != nil {
-		t.t.Stop()
-	}
-}
-
-// beginTeardown sends sig to everything and arms the grace timer. code is
-// the exit status of the instance whose end triggered it, nil for a signal.
+// beginTeardown stops everything. code is the exit status of the instance
+// whose end started it, nil for a signal.
 func (s *supervisor) beginTeardown(sig syscall.Signal, why string, code *int) {
 	t := &s.tear
-	t.started, t.sig = true, sig
+	t.started, t.sig, t.orphans = true, sig, map[int]bool{}
 	if code != nil {
 		t.byExit, t.code = true, *code
 	}
 	s.event(output.Event{Kind: "stop", Signal: signals.Name(sig), Text: why})
-	s.signalAll(sig)
-	t.t = time.NewTimer(t.grace)
+	for _, u := range s.units {
+		if u.state == pending || u.state == backoff {
+			u.state = over // never started, or not restarted
+		}
+	}
+	s.stopOrphans()
+	s.stopEligible()
+}
+
+// stopEligible sends the stop signal to every running unit that no
+// running unit depends on: dependents stop before their dependencies,
+// independent units in parallel (SPEC section 11). Units stopped together
+// share one grace period.
+func (s *supervisor) stopEligible() {
+	var batch []*unit
+	for _, u := range s.units {
+		if u.state == running && u.stopSig == 0 && !s.hasLiveDependent(u) {
+			batch = append(batch, u)
+		}
+	}
+	if len(batch) == 0 {
+		s.sweepOrphans()
+		return
+	}
+	gens := make([]int, len(batch))
+	for i, u := range batch {
+		u.stopSig = s.stopSignalOf(u)
+		signalGroup(u.pid, u.stopSig)
+		gens[i] = u.gen
+	}
+	s.after(s.cfg.Grace, func() { s.killBatch(batch, gens) })
+}
+
+// stopSignalOf is u's own stop signal, or the teardown's.
+func (s *supervisor) stopSignalOf(u *unit) syscall.Signal {
+	if u.pol.StopSignal != 0 {
+		return u.pol.StopSignal
+	}
+	return s.tear.sig
+}
+
+// hasLiveDependent reports whether a unit that starts after u's type has
+// not ended.
+func (s *supervisor) hasLiveDependent(u *unit) bool {
+	for _, d := range s.units {
+		if d.state != over && d.state != pending && contains(d.pol.After, u.inst.Entry.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// signalGroup sends sig and then SIGCONT to a process group, so that a
+// stopped process can act on it (SPEC section 7). ESRCH (gone) is fine.
+func signalGroup(pgid int, sig syscall.Signal) bool {
+	ok := unix.Kill(-pgid, sig) == nil
+	if sig != syscall.SIGKILL && sig != syscall.SIGCONT {
+		unix.Kill(-pgid, syscall.SIGCONT)
+	}
+	return ok
+}
+
+// killBatch sends SIGKILL to the units of a batch still running when its
+// grace period ends.
+func (s *supervisor) killBatch(batch []*unit, gens []int) {
+	n := 0
+	for i, u := range batch {
+		if u.gen == gens[i] && (u.state == running || u.state == exiting) && unix.Kill(-u.pid, syscall.SIGKILL) == nil {
+			n++
+		}
+	}
+	s.noteKilled(n)
+}
+
+// stopOrphans sends the teardown's signal to every descendant that is not
+// in the group of a running unit: daemons that called setsid, double forks
+// (SPEC section 7, R37 of research/init-semantics.md). Each gets it once,
+// and SIGKILL after the grace period.
+func (s *supervisor) stopOrphans() {
+	var fresh []int
+	for _, pid := range s.orphans() {
+		if !s.tear.orphans[pid] {
+			s.tear.orphans[pid] = true
+			fresh = append(fresh, pid)
+		}
+	}
+	for _, pid := range fresh {
+		unix.Kill(pid, s.tear.sig)
+		unix.Kill(pid, syscall.SIGCONT)
+	}
+	if len(fresh) > 0 {
+		s.after(s.cfg.Grace, func() { s.killOrphans(fresh) })
+	}
+}
+
+// sweepOrphans stops orphans that appeared during the teardown, once no
+// unit is left to stop.
+func (s *supervisor) sweepOrphans() {
+	for _, u := range s.units {
+		if u.state == running && u.stopSig == 0 {
+			return
+		}
+	}
+	s.stopOrphans()
+}
+
+// killOrphans sends SIGKILL to the orphans of pids still alive.
+func (s *supervisor) killOrphans(pids []int) {
+	alive := map[int]bool{}
+	for _, pid := range s.orphans() {
+		alive[pid] = true
+	}
+	n := 0
+	for _, pid := range pids {
+		if alive[pid] && unix.Kill(pid, syscall.SIGKILL) == nil {
+			n++
+		}
+	}
+	s.noteKilled(n)
+}
+
+// orphans lists cinit's descendants outside the groups of running units.
+// As PID 1 they are every other process of the container.
+func (s *supervisor) orphans() []int {
+	pids, err := reaper.Descendants(os.Getpid())
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, pid := range pids {
+		// A readiness check ends by itself: it is not an orphan.
+		pgid, err := unix.Getpgid(pid)
+		if err == nil && !s.isLiveGroup(pgid) && s.checks[pid].u == nil {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// isLiveGroup reports whether pgid is the group of a unit whose process
+// has not been reaped.
+func (s *supervisor) isLiveGroup(pgid int) bool {
+	u, ok := s.byPid[pgid]
+	return ok && u.state == running
+}
+
+// noteKilled records that n processes needed SIGKILL.
+func (s *supervisor) noteKilled(n int) {
+	if n == 0 {
+		return
+	}
+	s.tear.killed = true
+	plural := "es"
+	if n == 1 {
+		plural = ""
+	}
+	s.event(output.Event{Kind: "kill", Signal: "SIGKILL", Text: fmt.Sprintf("sending SIGKILL to %d process%s", n, plural)})
+}
+
+// killAll sends SIGKILL to everything at once (a second stop signal).
+func (s *supervisor) killAll() {
+	n := 0
+	for _, u := range s.units {
+		if u.state == running && unix.Kill(-u.pid, syscall.SIGKILL) == nil {
+			n++
+		}
+	}
+	for _, pid := range s.orphans() {
+		if unix.Kill(pid, syscall.SIGKILL) == nil {
+			n++
+		}
+	}
+	if s.cfg.Init {
+		if reached, _ := reaper.KillAll(syscall.SIGKILL); reached && n == 0 {
+			n = 1
+		}
+	}
+	s.noteKilled(n)
 }
 
 // onSignal applies the signal policy to one received signal.
@@ -91,127 +264,30 @@ func (s *supervisor) onSignal(sig syscall.Signal) {
 			s.beginTeardown(sig, signals.Name(sig)+" received, stopping all processes", nil)
 			return
 		}
-		// A teardown that an exit started: pass the signal on; the
-		// grace period runs on.
-		s.signalAll(sig)
+		// A teardown that an exit started: pass the signal on to what
+		// was already told to stop; the grace period runs on.
+		for _, u := range s.units {
+			if u.state == running && u.stopSig != 0 {
+				signalGroup(u.pid, sig)
+			}
+		}
 	case signals.Kill:
 		s.event(output.Event{Kind: "kill", Signal: signals.Name(sig), Text: signals.Name(sig) + " received again, killing all processes"})
 		s.killAll()
 	case signals.Forward:
-		s.signalGroups(sig)
+		for _, u := range s.units {
+			if u.state == running {
+				unix.Kill(-u.pid, sig)
+			}
+		}
 	}
-}
-
-// onGrace kills whatever is left when the grace period ends.
-func (s *supervisor) onGrace() {
-	s.tear.t = nil
-	if s.finished() {
-		return
-	}
-	s.killAll()
 }
 
 // onBroken stops everything when nobody reads cinit's stdout any more.
 func (s *supervisor) onBroken() {
-	if s.tear.broken {
-		return
-	}
+	s.broken = nil // closed for good: select must stop picking it
 	s.tear.broken = true
 	if !s.tear.started {
 		s.beginTeardown(syscall.SIGTERM, "stdout is closed, stopping all processes", nil)
 	}
-}
-
-// killAll sends SIGKILL to every group and orphan, and notes it when
-// anything was left to kill.
-func (s *supervisor) killAll() {
-	n := s.signalEverything(syscall.SIGKILL)
-	if n == 0 {
-		return
-	}
-	s.tear.killed = true
-	plural := "es"
-	if n == 1 {
-		plural = ""
-	}
-	s.event(output.Event{Kind: "kill", Signal: "SIGKILL", Text: fmt.Sprintf("sending SIGKILL to %d process%s", n, plural)})
-}
-
-// signalAll sends a stop signal, then SIGCONT so that a stopped process
-// can act on it (SPEC section 7).
-func (s *supervisor) signalAll(sig syscall.Signal) {
-	s.signalEverything(sig)
-	if sig != syscall.SIGCONT {
-		s.signalEverything(syscall.SIGCONT)
-	}
-}
-
-// signalEverything sends sig to every instance's group and to every orphan
-// that left its group, and returns how many processes or groups it reached.
-// As PID 1, kill(-1) reaches exactly the container's other processes; as a
-// subreaper, cinit signals its own descendants only (SPEC section 7, R37 of
-// research/init-semantics.md).
-func (s *supervisor) signalEverything(sig syscall.Signal) int {
-	if s.cfg.Init {
-		n := s.countLive()
-		if reached, _ := reaper.KillAll(sig); reached && n == 0 {
-			n = 1
-		}
-		return n
-	}
-	n := s.signalGroups(sig)
-	return n + s.signalOrphans(sig)
-}
-
-// signalGroups sends sig to the group of every instance that has not been
-// reaped, and returns how many groups it reached.
-func (s *supervisor) signalGroups(sig syscall.Signal) int {
-	n := 0
-	for pid, p := range s.procs {
-		if p.reaped {
-			continue
-		}
-		if unix.Kill(-pid, sig) == nil {
-			n++
-		}
-	}
-	return n
-}
-
-// signalOrphans sends sig to cinit's descendants that are not in the group
-// of a live instance (daemons that called setsid, double forks).
-func (s *supervisor) signalOrphans(sig syscall.Signal) int {
-	pids, err := reaper.Descendants(os.Getpid())
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for _, pid := range pids {
-		pgid, err := unix.Getpgid(pid)
-		if err != nil || s.isLiveGroup(pgid) {
-			continue
-		}
-		if unix.Kill(pid, sig) == nil {
-			n++
-		}
-	}
-	return n
-}
-
-// isLiveGroup reports whether pgid is the group of an instance not yet
-// reaped (which signalGroups reaches).
-func (s *supervisor) isLiveGroup(pgid int) bool {
-	p, ok := s.procs[pgid]
-	return ok && !p.reaped
-}
-
-// countLive counts the instances not yet reaped.
-func (s *supervisor) countLive() int {
-	n := 0
-	for _, p := range s.procs {
-		if !p.reaped {
-			n++
-		}
-	}
-	return n
 }

@@ -1,0 +1,232 @@
+package supervisor
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/cinit/cinit/output"
+	"github.com/cinit/cinit/procfile"
+	"github.com/cinit/cinit/reaper"
+	"github.com/cinit/cinit/signals"
+)
+
+// unit is one instance across its restarts. It is owned by the loop's
+// goroutine.
+type unit struct {
+	inst  procfile.Instance
+	pol   Policy
+	color int // place in the palette
+
+	state     unitState
+	gen       int // counts starts, so that a timer can tell it is stale
+	pid       int
+	started   time.Time
+	pipes     []*output.Pipe
+	undrained int         // pipes not yet flushed after the exit
+	exit      reaper.Exit // how the last run ended
+	ready     bool        // latched: dependents may start
+	failed    bool        // ended for good without success: dependents never start
+
+	restarts []time.Time   // restarts within the last restartWindow
+	delay    time.Duration // the next backoff delay
+
+	checkDelay time.Duration // the next readiness poll interval
+
+	stopSig syscall.Signal // the stop signal sent in the teardown, 0 before
+}
+
+// unitState is where a unit is in its life.
+type unitState int
+
+const (
+	pending unitState = iota // not started: waiting for its dependencies
+	running                  // its process runs
+	exiting                  // reaped; its output is being flushed
+	backoff                  // waiting to be restarted
+	over                     // ended for good, or never to start
+)
+
+// ended reports whether the unit will not run again.
+func (u *unit) ended() bool { return u.state == over }
+
+// start runs one instance: /bin/sh -c in its own process group, stdin from
+// /dev/null, stdout and stderr into one pipe (two when cfg.Split), and
+// records it in the table before the loop next reads an exit.
+func (s *supervisor) start(u *unit) {
+	reads, pid, err := s.spawn(shellLine(u.inst.Command), s.environ(u.inst), true)
+	if err != nil {
+		s.event(output.Event{Kind: "error", Process: u.inst.Name, Text: u.inst.Name + " could not start: " + err.Error()})
+		u.state, u.failed = over, true
+		s.endWith(u, 127, u.inst.Name+" could not start, stopping all processes")
+		return
+	}
+	u.state, u.pid, u.gen, u.started = running, pid, u.gen+1, time.Now()
+	u.pipes = u.pipes[:0]
+	label := output.Label{Name: u.inst.Name, Color: u.color, Raw: u.pol.Raw}
+	for i, r := range reads {
+		pipe := s.cfg.Out.Pipe(label, output.Stream(i), r)
+		u.pipes = append(u.pipes, pipe)
+		s.pipes.Add(1)
+		go func() { defer s.pipes.Done(); pipe.Run() }()
+	}
+	s.byPid[pid] = u
+	s.event(output.Event{Kind: "start", Process: u.inst.Name, Pid: pid,
+		Text: fmt.Sprintf("%s started with pid %d", u.inst.Name, pid)})
+	s.watchReadiness(u)
+}
+
+// spawn forks /bin/sh -c line. With pipes it returns the read ends of the
+// output pipes; without, the child's output goes to /dev/null.
+func (s *supervisor) spawn(line string, env []string, pipes bool) ([]*os.File, int, error) {
+	var reads, writes []*os.File
+	out := []*os.File{s.devnull}
+	if pipes {
+		var err error
+		if reads, writes, err = s.openPipes(); err != nil {
+			return nil, 0, err
+		}
+		out = writes
+	}
+	pid, err := syscall.ForkExec("/bin/sh", []string{"/bin/sh", "-c", line}, &syscall.ProcAttr{
+		Dir:   s.cfg.Dir,
+		Env:   env,
+		Files: []uintptr{s.devnull.Fd(), out[0].Fd(), out[len(out)-1].Fd()},
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	})
+	closeAll(writes)
+	if err != nil {
+		closeAll(reads)
+		return nil, 0, err
+	}
+	s.childless = false
+	return reads, pid, nil
+}
+
+// openPipes makes one pipe, or one per stream when output is split.
+func (s *supervisor) openPipes() (reads, writes []*os.File, err error) {
+	n := 1
+	if s.cfg.Split {
+		n = 2
+	}
+	for range n {
+		r, w, err := os.Pipe()
+		if err != nil {
+			closeAll(reads)
+			closeAll(writes)
+			return nil, nil, err
+		}
+		reads, writes = append(reads, r), append(writes, w)
+	}
+	return reads, writes, nil
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
+// environ is the environment of one instance: the shared one plus PORT and
+// PS (SPEC section 3).
+func (s *supervisor) environ(in procfile.Instance) []string {
+	env := make([]string, 0, len(s.cfg.Env)+2)
+	for _, kv := range s.cfg.Env {
+		if hasKey(kv, "PS") || (!s.cfg.NoPort && hasKey(kv, "PORT")) {
+			continue
+		}
+		env = append(env, kv)
+	}
+	if !s.cfg.NoPort {
+		env = append(env, "PORT="+strconv.Itoa(in.Port))
+	}
+	return append(env, "PS="+in.PS)
+}
+
+func hasKey(kv, key string) bool {
+	return len(kv) > len(key) && kv[len(key)] == '=' && kv[:len(key)] == key
+}
+
+// onExit handles one reaped pid. An instance's exit is reported once its
+// pipes have flushed; an exec readiness check gives its result; any other
+// pid is an orphan, reaped and dropped.
+func (s *supervisor) onExit(e reaper.Exit) {
+	s.childless = e.Last
+	if c, ok := s.checks[e.Pid]; ok {
+		delete(s.checks, e.Pid)
+		s.checkDone(c.u, c.gen, e.Code == 0)
+		return
+	}
+	u, ok := s.byPid[e.Pid]
+	if !ok {
+		return
+	}
+	u.exit, u.state = e, exiting
+	u.undrained = len(u.pipes)
+	for _, pipe := range u.pipes {
+		pipe.Exited(func() { s.drained <- u })
+	}
+}
+
+// onDrained counts a flushed pipe; the last one ends the run.
+func (s *supervisor) onDrained(u *unit) {
+	if u.undrained--; u.undrained > 0 {
+		return
+	}
+	delete(s.byPid, u.pid)
+	s.onEnd(u)
+}
+
+// onEnd applies the policy to a process that ended (SPEC section 11).
+func (s *supervisor) onEnd(u *unit) {
+	e := u.exit
+	switch {
+	case s.tear.started:
+		s.reportExit(u)
+		u.state = over
+		s.tear.noteEnd(u)
+		s.stopEligible()
+	case u.pol.Oneshot && e.Code == 0:
+		s.reportExit(u)
+		u.state = over
+		s.setReady(u)
+	case s.wantsRestart(u):
+		s.restart(u)
+	default:
+		s.reportExit(u)
+		u.state, u.failed = over, true
+		s.endWith(u, e.Code, u.inst.Name+" exited, stopping all processes")
+	}
+}
+
+// reportExit prints how a process ended.
+func (s *supervisor) reportExit(u *unit) {
+	e := u.exit
+	ev := output.Event{Kind: "exit", Process: u.inst.Name, Pid: u.pid, Code: &e.Code, Text: s.describeEnd(u)}
+	if e.Signal != 0 {
+		ev.Signal = signals.Name(e.Signal)
+	}
+	s.event(ev)
+}
+
+// describeEnd says how u's process ended: "web exited with code 3" or
+// "web was killed by SIGKILL".
+func (s *supervisor) describeEnd(u *unit) string {
+	if u.exit.Signal != 0 {
+		return fmt.Sprintf("%s was killed by %s", u.inst.Name, signals.Name(u.exit.Signal))
+	}
+	return fmt.Sprintf("%s exited with code %d", u.inst.Name, u.exit.Code)
+}
+
+// endWith handles an instance that ended for good without success (why
+// says how): unless it can die, the teardown starts and code becomes
+// cinit's exit status. Its dependents will never start.
+func (s *supervisor) endWith(u *unit, code int, why string) {
+	if u.pol.CanDie {
+		s.abandonDependents()
+		return
+	}
+	s.beginTeardown(syscall.SIGTERM, why, &code)
+}
