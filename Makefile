@@ -27,6 +27,8 @@ fuzz:
 
 bench:
 	$(GO) test -run=NONE -bench=. -benchmem ./output/
+	$(MAKE) --no-print-directory bin/cinit
+	GO=$(GO) bench/run.sh
 
 clean:
 	rm -rf bin

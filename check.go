@@ -27,7 +27,7 @@ func check(o options) int {
 // printPlan lists each type with its instance count, ports and command.
 func printPlan(p *plan, noPort bool) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tCOUNT\tPORTS\tCOMMAND")
+	fmt.Fprintln(tw, "NAME\tCOUNT\tPORTS\tPOLICY\tCOMMAND")
 	for _, e := range p.entries {
 		var ports []int
 		for _, in := range p.instances {
@@ -35,7 +35,7 @@ func printPlan(p *plan, noPort bool) {
 				ports = append(ports, in.Port)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", e.Name, len(ports), portList(ports, noPort), e.Command)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", e.Name, len(ports), portList(ports, noPort), describePolicy(p.policies[e.Name]), e.Command)
 	}
 	tw.Flush()
 }

@@ -30,6 +30,7 @@ type options struct {
 	verbose      bool
 	help         bool
 	version      bool
+	policy       policyFlags
 }
 
 // invocation is a parsed command line.
@@ -82,6 +83,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.noTimestamps, "no-timestamps", false, "never print timestamps")
 	fs.StringVar(&o.logFormat, "log-format", "text", "output format: text or json")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "single-command mode: print cinit's own messages on stderr")
+	definePolicyFlags(fs, &o.policy)
 	fs.BoolVarP(&o.help, "help", "h", false, "print usage")
 	fs.BoolVar(&o.version, "version", false, "print the version")
 	o.timeout = 5 * time.Second
@@ -127,7 +129,13 @@ func parseArgs(args []string, getenv func(string) string) (invocation, error) {
 
 // applyEnv sets every flag that was not given from its CINIT_* variable.
 func applyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
-	for flag, variable := range envForms {
+	forms := map[string]string{}
+	for _, m := range []map[string]string{envForms, policyEnv} {
+		for flag, variable := range m {
+			forms[flag] = variable
+		}
+	}
+	for flag, variable := range forms {
 		v := getenv(variable)
 		if v == "" || fs.Changed(flag) {
 			continue
@@ -256,6 +264,16 @@ Flags (each also as an environment variable, which a flag beats):
       --no-timestamps       never print timestamps
       --log-format FORMAT   text or json (CINIT_LOG_FORMAT)
   -v, --verbose             single-command mode: cinit's own messages on stderr (CINIT_VERBOSE)
+
+Process policies (lists: NAME=VALUE[,...] with all= as the default, or NAMES):
+  -c, --can-die NAMES          their end does not stop the rest (CINIT_CAN_DIE)
+      --oneshot NAMES          run to completion; exit 0 is success (CINIT_ONESHOT)
+  -r, --restart NAME=POLICY    no, on-failure or always, with backoff (CINIT_RESTART)
+      --stop-signal NAME=SIG   the signal NAME gets at teardown (CINIT_STOP_SIGNAL)
+      --after NAME=DEP[+DEP]   start NAME when every DEP is ready (CINIT_AFTER)
+      --ready NAME=CHECK       tcp:PORT, http:URL, exec:CMD or file:PATH (CINIT_READY)
+      --ready-timeout DURATION how long readiness may take; 0 waits forever (CINIT_READY_TIMEOUT)
+      --raw NAMES              print their lines without prefix (CINIT_RAW)
 
 Exit status: the first exited process's code (128+N for signal N); 0 after a
 clean stop; 137 when SIGKILL was needed; 2 for a usage or configuration error.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cinit/cinit/procfile"
+	"github.com/cinit/cinit/supervisor"
 )
 
 // plan is everything start and check need, read and validated before
@@ -18,6 +19,7 @@ import (
 type plan struct {
 	entries   []procfile.Entry
 	instances []procfile.Instance
+	policies  map[string]supervisor.Policy
 	env       []string // file variables overridden by the inherited environment
 	dir       string
 	warnings  []string
@@ -53,6 +55,12 @@ func load(o options, only []string, environ []string) (*plan, error) {
 	}
 	if p.instances, err = procfile.Instances(p.entries, formation, base, only); err != nil {
 		return nil, usageError{err.Error()}
+	}
+	if len(p.instances) == 0 {
+		return nil, usagef("flag -m/--formation: no process to start")
+	}
+	if p.policies, err = buildPolicies(o.policy, p.entries, p.instances); err != nil {
+		return nil, err
 	}
 	p.env = mergeEnv(fileEnv, environ)
 	return p, nil

@@ -15,7 +15,7 @@ import (
 
 // hangLimit bounds every wait in these tests: it only stops a hung test,
 // it never decides a pass.
-const hangLimit = 30 * time.Second
+const hangLimit = 90 * time.Second
 
 // procRun is one cinit process under test, with its stdout read line by
 // line as it comes.

@@ -55,6 +55,8 @@ func run(args []string) int {
 		return check(inv.opts)
 	case "start":
 		return start(inv.opts, inv.args)
+	case "run", "exec":
+		return single(inv)
 	}
 	return fail(usagef("%s: not implemented yet", inv.cmd))
 }

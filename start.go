@@ -35,14 +35,16 @@ func start(o options, names []string) int {
 
 	out := output.New(os.Stdout, outputOptions(o, p.instances))
 	code := supervisor.Run(supervisor.Config{
-		Instances: p.instances,
-		Env:       p.env,
-		NoPort:    o.noPort,
-		Dir:       p.dir,
-		Grace:     o.timeout,
-		Out:       out,
-		Split:     o.logFormat == "json",
-		Init:      reaper.IsInit(),
+		Instances:    p.instances,
+		Policies:     p.policies,
+		Env:          p.env,
+		NoPort:       o.noPort,
+		Dir:          p.dir,
+		Grace:        o.timeout,
+		ReadyTimeout: o.policy.readyTimeout,
+		Out:          out,
+		Split:        o.logFormat == "json",
+		Init:         reaper.IsInit(),
 	}, r.Exits(), sigs)
 	out.Close()
 	return code

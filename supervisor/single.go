@@ -145,7 +145,7 @@ func findProgram(name, dir string) (string, error) {
 	}
 	check := name
 	if dir != "" && !filepath.IsAbs(name) {
-		check = filepath.Join(dir, name)
+		check = dir + "/" + name // not Join, which would drop the slash of "./cmd"
 	}
 	_, err := exec.LookPath(check)
 	return name, err
@@ -258,12 +258,14 @@ func (s *singleRun) onSignal(sig syscall.Signal) {
 	}
 	switch a.Kind {
 	case signals.Stop:
-		s.logf("%s received, forwarding it", signals.Name(sig))
 		s.stop(sig)
 	case signals.Kill:
 		s.logf("%s received again, killing all processes", signals.Name(sig))
 		s.killAll()
 	case signals.Forward:
+		if !s.reaped {
+			s.logf("forwarding %s to %s", signals.Name(sig), s.cfg.Name)
+		}
 		s.forward(sig)
 	}
 }
@@ -273,9 +275,11 @@ func (s *singleRun) onSignal(sig syscall.Signal) {
 // to the leftovers after it exited.
 func (s *singleRun) stop(sig syscall.Signal) {
 	if s.reaped {
+		s.logf("%s received, sending it to the leftover processes", signals.Name(sig))
 		s.signalLeftovers(sig)
 		s.signalLeftovers(syscall.SIGCONT)
 	} else {
+		s.logf("%s received, forwarding it to %s", signals.Name(sig), s.cfg.Name)
 		s.forward(sig)
 		s.forward(syscall.SIGCONT)
 	}
@@ -285,11 +289,9 @@ func (s *singleRun) stop(sig syscall.Signal) {
 // forward sends sig to CMD's process group, which is gone once CMD was
 // reaped; a group that has just emptied (ESRCH) is no error.
 func (s *singleRun) forward(sig syscall.Signal) {
-	if s.reaped {
-		return
+	if !s.reaped {
+		unix.Kill(-s.pid, sig)
 	}
-	s.logf("forwarding %s to %s", signals.Name(sig), s.cfg.Name)
-	unix.Kill(-s.pid, sig)
 }
 
 // onGrace kills whatever is left when the grace period ends.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -22,6 +23,7 @@ type teardown struct {
 	broken  bool           // stdout was closed: exit 141
 	killed  bool           // something needed SIGKILL
 	orphans map[int]bool   // orphans already sent the stop signal
+	swept   bool           // the final sweep of orphans has run
 }
 
 // exitCode returns cinit's exit status (SPEC section 10). Without a
@@ -84,7 +86,7 @@ func (s *supervisor) stopEligible() {
 		}
 	}
 	if len(batch) == 0 {
-		s.sweepOrphans()
+		s.finalSweep()
 		return
 	}
 	gens := make([]int, len(batch))
@@ -167,18 +169,24 @@ func (s *supervisor) stopOrphans() {
 	}
 }
 
-// sweepOrphans stops orphans that appeared during the teardown, once no
-// unit is left to stop.
-func (s *supervisor) sweepOrphans() {
+// finalSweep runs once, when the last unit has ended and descendants are
+// still left: orphans that appeared during the teardown get the stop
+// signal, and after the grace period every descendant left gets SIGKILL.
+func (s *supervisor) finalSweep() {
+	if s.tear.swept || s.childless || len(s.byPid) > 0 {
+		return
+	}
 	for _, u := range s.units {
-		if u.state == running && u.stopSig == 0 {
+		if !u.ended() {
 			return
 		}
 	}
+	s.tear.swept = true
 	s.stopOrphans()
+	s.after(s.cfg.Grace, s.killRemaining)
 }
 
-// killOrphans sends SIGKILL to the orphans of pids still alive.
+// killOrphans sends SIGKILL to those of pids still alive as orphans.
 func (s *supervisor) killOrphans(pids []int) {
 	alive := map[int]bool{}
 	for _, pid := range s.orphans() {
@@ -191,6 +199,28 @@ func (s *supervisor) killOrphans(pids []int) {
 		}
 	}
 	s.noteKilled(n)
+}
+
+// killRemaining sends SIGKILL to every descendant left, and tries again
+// shortly while any is left (one may fork while being killed), so that
+// cinit never waits forever.
+func (s *supervisor) killRemaining() {
+	if s.childless {
+		return
+	}
+	n := 0
+	for _, pid := range s.orphans() {
+		if unix.Kill(pid, syscall.SIGKILL) == nil {
+			n++
+		}
+	}
+	if s.cfg.Init {
+		if reached, _ := reaper.KillAll(syscall.SIGKILL); reached && n == 0 {
+			n = 1
+		}
+	}
+	s.noteKilled(n)
+	s.after(100*time.Millisecond, s.killRemaining)
 }
 
 // orphans lists cinit's descendants outside the groups of running units.

@@ -192,6 +192,7 @@ func (s *supervisor) onEnd(u *unit) {
 		s.reportExit(u)
 		u.state = over
 		s.setReady(u)
+		s.stopLeftovers()
 	case s.wantsRestart(u):
 		s.restart(u)
 	default:
@@ -226,7 +227,23 @@ func (s *supervisor) describeEnd(u *unit) string {
 func (s *supervisor) endWith(u *unit, code int, why string) {
 	if u.pol.CanDie {
 		s.abandonDependents()
+		s.stopLeftovers()
 		return
 	}
 	s.beginTeardown(syscall.SIGTERM, why, &code)
+}
+
+// stopLeftovers starts a teardown when every unit has ended on its own
+// terms (oneshots, processes that can die) while descendants are left, so
+// that cinit does not outlive its Procfile as the keeper of stray daemons.
+func (s *supervisor) stopLeftovers() {
+	if s.tear.started || s.childless {
+		return
+	}
+	for _, u := range s.units {
+		if !u.ended() {
+			return
+		}
+	}
+	s.beginTeardown(syscall.SIGTERM, "every process has ended, stopping what they left behind", nil)
 }

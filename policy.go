@@ -1,0 +1,312 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/cinit/cinit/procfile"
+	"github.com/cinit/cinit/signals"
+	"github.com/cinit/cinit/supervisor"
+)
+
+// policyFlags are the raw values of the process policy flags (SPEC section
+// 11). Each is a list of items; the flags are repeatable and each value may
+// hold several comma-separated items.
+type policyFlags struct {
+	canDie       []string
+	oneshot      []string
+	restart      []string
+	stopSignal   []string
+	after        []string
+	ready        []string
+	raw          []string
+	readyTimeout time.Duration
+}
+
+// policyEnv maps the policy flags to their environment forms.
+var policyEnv = map[string]string{
+	"can-die":       "CINIT_CAN_DIE",
+	"oneshot":       "CINIT_ONESHOT",
+	"restart":       "CINIT_RESTART",
+	"stop-signal":   "CINIT_STOP_SIGNAL",
+	"after":         "CINIT_AFTER",
+	"ready":         "CINIT_READY",
+	"ready-timeout": "CINIT_READY_TIMEOUT",
+	"raw":           "CINIT_RAW",
+}
+
+// definePolicyFlags adds the policy flags to fs.
+func definePolicyFlags(fs *pflag.FlagSet, p *policyFlags) {
+	fs.StringArrayVarP(&p.canDie, "can-die", "c", nil, "NAMES whose end does not stop the rest")
+	fs.StringArrayVar(&p.oneshot, "oneshot", nil, "NAMES that run to completion: exit 0 is success")
+	fs.StringArrayVarP(&p.restart, "restart", "r", nil, "NAME=no|on-failure|always[,...]")
+	fs.StringArrayVar(&p.stopSignal, "stop-signal", nil, "NAME=SIG[,...]: the signal NAME gets at teardown")
+	fs.StringArrayVar(&p.after, "after", nil, "NAME=DEP[+DEP][,...]: start NAME when each DEP is ready")
+	fs.StringArrayVar(&p.ready, "ready", nil, "NAME=tcp:PORT|http:URL|exec:CMD|file:PATH[,...]")
+	fs.StringArrayVar(&p.raw, "raw", nil, "NAMES whose lines are printed without prefix")
+	fs.Var((*durationValue)(&p.readyTimeout), "ready-timeout", "how long a process may take to be ready (0: forever)")
+}
+
+// itemStart finds where a new NAME=VALUE item begins after a comma, so that
+// a value may itself hold commas (a URL, a command).
+var itemStart = regexp.MustCompile(`,\s*[A-Za-z0-9_-]+=`)
+
+// splitPairs splits values into NAME=VALUE items.
+func splitPairs(values []string) []string {
+	var items []string
+	for _, v := range values {
+		last := 0
+		for _, loc := range itemStart.FindAllStringIndex(v, -1) {
+			items = append(items, v[last:loc[0]])
+			last = loc[0] + 1
+		}
+		items = append(items, v[last:])
+	}
+	return items
+}
+
+// splitNames splits values into plain names.
+func splitNames(values []string) []string {
+	var names []string
+	for _, v := range values {
+		for _, n := range strings.Split(v, ",") {
+			names = append(names, strings.TrimSpace(n))
+		}
+	}
+	return names
+}
+
+// policyBuilder turns the flags into one Policy per process type.
+type policyBuilder struct {
+	types    []string // process types, in Procfile order
+	started  map[string]bool
+	policies map[string]supervisor.Policy
+}
+
+// buildPolicies validates the policy flags against the Procfile and the
+// types that will run.
+func buildPolicies(f policyFlags, entries []procfile.Entry, instances []procfile.Instance) (map[string]supervisor.Policy, error) {
+	b := &policyBuilder{started: map[string]bool{}, policies: map[string]supervisor.Policy{}}
+	for _, e := range entries {
+		b.types = append(b.types, e.Name)
+	}
+	for _, in := range instances {
+		b.started[in.Entry.Name] = true
+	}
+	steps := []func(policyFlags) error{b.names, b.restarts, b.stopSignals, b.afters, b.readies}
+	for _, step := range steps {
+		if err := step(f); err != nil {
+			return nil, err
+		}
+	}
+	return b.policies, b.checkGraph()
+}
+
+// targets resolves a name ("all" for every type) of flag.
+func (b *policyBuilder) targets(flag, name string) ([]string, error) {
+	switch {
+	case name == "all":
+		return b.types, nil
+	case slices.Contains(b.types, name):
+		return []string{name}, nil
+	}
+	return nil, usagef("flag --%s: unknown process %q", flag, name)
+}
+
+// update applies fn to the policy of every type name stands for.
+func (b *policyBuilder) update(flag, name string, fn func(*supervisor.Policy)) error {
+	names, err := b.targets(flag, name)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		p := b.policies[n]
+		fn(&p)
+		b.policies[n] = p
+	}
+	return nil
+}
+
+// forPairs runs fn for each NAME=VALUE item of a flag, "all=" items first
+// so that a named item beats the default whatever the order.
+func forPairs(flag string, values []string, fn func(name, value string) error) error {
+	items := splitPairs(values)
+	slices.SortStableFunc(items, func(a, b string) int {
+		return boolRank(!strings.HasPrefix(a, "all=")) - boolRank(!strings.HasPrefix(b, "all="))
+	})
+	for _, item := range items {
+		name, value, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok || name == "" {
+			return usagef("flag --%s: bad item %q, want NAME=VALUE", flag, item)
+		}
+		if err := fn(name, value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// names applies the flags that take plain name lists.
+func (b *policyBuilder) names(f policyFlags) error {
+	lists := []struct {
+		flag   string
+		values []string
+		set    func(*supervisor.Policy)
+	}{
+		{"can-die", f.canDie, func(p *supervisor.Policy) { p.CanDie = true }},
+		{"oneshot", f.oneshot, func(p *supervisor.Policy) { p.Oneshot = true }},
+		{"raw", f.raw, func(p *supervisor.Policy) { p.Raw = true }},
+	}
+	for _, l := range lists {
+		for _, name := range splitNames(l.values) {
+			if err := b.update(l.flag, name, l.set); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// restartPolicies maps the words of --restart.
+var restartPolicies = map[string]supervisor.Restart{
+	"no": supervisor.RestartNo, "on-failure": supervisor.RestartOnFailure, "always": supervisor.RestartAlways,
+}
+
+func (b *policyBuilder) restarts(f policyFlags) error {
+	return forPairs("restart", f.restart, func(name, value string) error {
+		r, ok := restartPolicies[value]
+		if !ok {
+			return usagef("flag --restart: bad policy %q for %s, want no, on-failure or always", value, name)
+		}
+		return b.update("restart", name, func(p *supervisor.Policy) { p.Restart = r })
+	})
+}
+
+func (b *policyBuilder) stopSignals(f policyFlags) error {
+	return forPairs("stop-signal", f.stopSignal, func(name, value string) error {
+		sig, err := signals.Parse(value)
+		if err != nil {
+			return usagef("flag --stop-signal: %s: %v", name, err)
+		}
+		return b.update("stop-signal", name, func(p *supervisor.Policy) { p.StopSignal = sig })
+	})
+}
+
+func (b *policyBuilder) afters(f policyFlags) error {
+	return forPairs("after", f.after, func(name, value string) error {
+		deps := strings.Split(value, "+")
+		for _, d := range deps {
+			if !slices.Contains(b.types, d) {
+				return usagef("flag --after: %s: unknown process %q", name, d)
+			}
+			if !b.started[d] {
+				return usagef("flag --after: %s starts after %q, which is not started", name, d)
+			}
+		}
+		return b.update("after", name, func(p *supervisor.Policy) { p.After = deps })
+	})
+}
+
+func (b *policyBuilder) readies(f policyFlags) error {
+	return forPairs("ready", f.ready, func(name, value string) error {
+		c, err := parseCheck(value)
+		if err != nil {
+			return usagef("flag --ready: %s: %v", name, err)
+		}
+		return b.update("ready", name, func(p *supervisor.Policy) { p.Ready = c })
+	})
+}
+
+// parseCheck reads tcp[:PORT], http:URL, exec:COMMAND or file:PATH.
+func parseCheck(s string) (supervisor.Check, error) {
+	kind, target, _ := strings.Cut(s, ":")
+	c := supervisor.Check{Kind: kind, Target: target}
+	switch {
+	case kind == "tcp":
+		if target != "" && !regexp.MustCompile(`^([^:]*:)?[0-9]{1,5}$`).MatchString(target) {
+			return c, fmt.Errorf("bad tcp check %q, want tcp:PORT or tcp:HOST:PORT", s)
+		}
+	case kind == "http":
+		if !strings.HasPrefix(target, "http://") {
+			return c, fmt.Errorf("bad http check %q, want http:http://HOST[:PORT]/PATH", s)
+		}
+	case kind == "exec" || kind == "file":
+		if strings.TrimSpace(target) == "" {
+			return c, fmt.Errorf("empty %s check", kind)
+		}
+	default:
+		return c, fmt.Errorf("bad check %q, want tcp:PORT, http:URL, exec:COMMAND or file:PATH", s)
+	}
+	return c, nil
+}
+
+// checkGraph rejects dependency cycles, naming them.
+func (b *policyBuilder) checkGraph() error {
+	const (
+		unseen = iota
+		visiting
+		done
+	)
+	state := map[string]int{}
+	var path []string
+	var visit func(string) error
+	visit = func(n string) error {
+		switch state[n] {
+		case visiting:
+			i := slices.Index(path, n)
+			return usagef("flag --after: dependency cycle %s", strings.Join(append(path[i:], n), " -> "))
+		case done:
+			return nil
+		}
+		state[n] = visiting
+		path = append(path, n)
+		for _, d := range b.policies[n].After {
+			if err := visit(d); err != nil {
+				return err
+			}
+		}
+		path = path[:len(path)-1]
+		state[n] = done
+		return nil
+	}
+	for _, t := range b.types {
+		if err := visit(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// describePolicy summarizes a policy for cinit check.
+func describePolicy(p supervisor.Policy) string {
+	var parts []string
+	add := func(cond bool, s string) {
+		if cond {
+			parts = append(parts, s)
+		}
+	}
+	add(p.Oneshot, "oneshot")
+	add(p.CanDie, "can-die")
+	add(p.Restart == supervisor.RestartOnFailure, "restart on-failure")
+	add(p.Restart == supervisor.RestartAlways, "restart always")
+	add(p.StopSignal != 0, "stop "+signals.Name(p.StopSignal))
+	add(len(p.After) > 0, "after "+strings.Join(p.After, "+"))
+	add(p.Ready.Kind != "", "ready "+p.Ready.Kind+":"+p.Ready.Target)
+	add(p.Raw, "raw")
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,346 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func init() {
+	helpers["listen"] = helperListen
+	helpers["httpserve"] = helperHTTPServe
+	helpers["httpget"] = helperHTTPGet
+}
+
+// helperListen accepts TCP connections on $PORT until stopped.
+func helperListen(args []string) int {
+	l, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	fmt.Println("listening")
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return 1
+		}
+		c.Close()
+	}
+}
+
+// helperHTTPServe answers 200 "ok" on $PORT until stopped.
+func helperHTTPServe(args []string) int {
+	l, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	fmt.Println("serving")
+	return fmtErr(http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})))
+}
+
+func fmtErr(err error) int {
+	fmt.Println(err)
+	return 1
+}
+
+// helperHTTPGet fetches args[0] and exits 0 on a 2xx answer, 1 otherwise:
+// the smoke test of a CI Procfile.
+func helperHTTPGet(args []string) int {
+	resp, err := http.Get(args[0])
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	resp.Body.Close()
+	fmt.Println("status", resp.StatusCode)
+	if resp.StatusCode/100 != 2 {
+		return 1
+	}
+	return 0
+}
+
+// freePort returns a TCP port nobody listens on right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestCanDie(t *testing.T) {
+	dir := writeProcfile(t, "a: "+helperLine("exit 3")+"\nb: "+helperLine("trapterm")+"\n")
+	r := startCinit(t, dir, nil, "--can-die", "a")
+	r.waitLine("cinit", "a exited with code 3")
+	r.waitLine("b", "ready")
+	r.signal(syscall.SIGTERM)
+	code, lines := r.wait()
+	if code != 0 || indexOf(lines, "b", "got terminated") < 0 {
+		t.Fatalf("exit %d:\n%s", code, tail(lines))
+	}
+}
+
+func TestEverythingCanDieEndsWithZero(t *testing.T) {
+	dir := writeProcfile(t, "a: exit 3\nb: true\n")
+	if code, lines, _ := runCinit(t, dir, nil, "-c", "all"); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, tail(lines))
+	}
+}
+
+func TestOneshotSuccessStartsDependents(t *testing.T) {
+	dir := writeProcfile(t, "web: "+helperLine("trapterm")+"\ninit: echo initialized\n")
+	r := startCinit(t, dir, nil, "--oneshot", "init", "--after", "web=init")
+	r.waitLine("web", "ready")
+	r.signal(syscall.SIGTERM)
+	code, lines := r.wait()
+	done, started := indexOf(lines, "cinit", "init exited with code 0"), indexOf(lines, "cinit", fmt.Sprintf("web started with pid %d", pidOf(lines, "web")))
+	if code != 0 || done < 0 || started < done {
+		t.Fatalf("exit %d, init done at %d, web started at %d:\n%s", code, done, started, tail(lines))
+	}
+}
+
+// pidOf finds the pid in name's "started with pid" message.
+func pidOf(lines []string, name string) int {
+	var pid int
+	for _, l := range linesOf(lines, "cinit") {
+		if strings.HasPrefix(l, name+" started with pid ") {
+			fmt.Sscanf(l, name+" started with pid %d", &pid)
+		}
+	}
+	return pid
+}
+
+func TestOneshotFailureStopsWithItsCode(t *testing.T) {
+	dir := writeProcfile(t, "web: touch web-started\ninit: exit 4\n")
+	code, lines, _ := runCinit(t, dir, nil, "--oneshot", "init", "--after", "web=init")
+	if code != 4 {
+		t.Fatalf("exit %d, want 4:\n%s", code, tail(lines))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "web-started")); err == nil {
+		t.Errorf("web started after its dependency failed")
+	}
+}
+
+// event is one of cinit's JSON records.
+type event struct {
+	Time    time.Time
+	Name    string
+	Event   string
+	Line    string
+	Process string
+	Code    *int
+}
+
+// events decodes cinit's own JSON records.
+func events(t *testing.T, lines []string) []event {
+	var out []event
+	for _, l := range lines {
+		var e event
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("not JSON: %q", l)
+		}
+		if e.Name == "cinit" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func TestRestartBackoffAndGiveUp(t *testing.T) {
+	t.Parallel() // the real schedule takes 1+2+4+8+16 seconds
+	dir := writeProcfile(t, "a: exit 1\nb: "+helperLine("block")+"\n")
+	code, lines, _ := runCinit(t, dir, nil, "-r", "a=on-failure", "--log-format=json")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (a's last code):\n%s", code, tail(lines))
+	}
+	// Measure each backoff from cinit's own events: from "restarting in
+	// D" to the next start of a.
+	var restartAt time.Time
+	var delays []time.Duration
+	n := 0
+	for _, e := range events(t, lines) {
+		switch {
+		case e.Event == "restart" && e.Process == "a":
+			n++
+			restartAt = e.Time
+			if want := fmt.Sprintf("(%d/5)", n); !strings.HasSuffix(e.Line, want) {
+				t.Errorf("restart %d says %q", n, e.Line)
+			}
+		case e.Event == "start" && e.Process == "a" && !restartAt.IsZero():
+			delays = append(delays, e.Time.Sub(restartAt))
+			restartAt = time.Time{}
+		}
+	}
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second}
+	if len(delays) != len(want) {
+		t.Fatalf("%d restarts, want %d:\n%s", len(delays), len(want), tail(lines))
+	}
+	for i, d := range delays {
+		if d < want[i] || d > want[i]+time.Second {
+			t.Errorf("backoff %d was %v, want %v", i+1, d, want[i])
+		}
+	}
+	if !strings.Contains(strings.Join(lines, "\n"), "restarted 5 times within 1m0s, giving up") {
+		t.Errorf("no give-up message:\n%s", tail(lines))
+	}
+}
+
+func TestStopDuringBackoff(t *testing.T) {
+	dir := writeProcfile(t, "a: exit 1\nb: "+helperLine("block")+"\n")
+	r := startCinit(t, dir, nil, "-r", "a=always")
+	r.waitLine("cinit", "a exited with code 1, restarting in 1s (1/5)")
+	r.signal(syscall.SIGTERM)
+	code, lines := r.wait()
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, tail(lines))
+	}
+	starts := 0
+	for _, l := range linesOf(lines, "cinit") {
+		if strings.HasPrefix(l, "a started") {
+			starts++
+		}
+	}
+	if starts != 1 {
+		t.Errorf("a started %d times, want once:\n%s", starts, tail(lines))
+	}
+}
+
+func TestStopSignalPerProcess(t *testing.T) {
+	dir := writeProcfile(t, "a: "+helperLine("trapterm")+"\nb: echo ready; exec sleep 1000\n")
+	r := startCinit(t, dir, nil, "--stop-signal", "a=QUIT")
+	r.waitLine("a", "ready")
+	r.waitLine("b", "ready")
+	r.signal(syscall.SIGTERM)
+	code, lines := r.wait()
+	if code != 0 || indexOf(lines, "a", "got quit") < 0 || indexOf(lines, "cinit", "b was killed by SIGTERM") < 0 {
+		t.Fatalf("exit %d:\n%s", code, tail(lines))
+	}
+}
+
+func TestReadyTCPAndHTTP(t *testing.T) {
+	dir := writeProcfile(t, "db: "+helperLine("listen")+"\napi: "+helperLine("httpserve")+"\nweb: echo up; exec sleep 1000\n")
+	base := freePort(t)
+	r := startCinit(t, dir, []string{"PORT="}, "-p", fmt.Sprint(base), "--no-timestamps",
+		"--ready", "db=tcp", "--ready", fmt.Sprintf("api=http:http://127.0.0.1:%d/health", base+100),
+		"--after", "web=db+api")
+	r.waitLine("web", "up")
+	r.signal(syscall.SIGTERM)
+	code, lines := r.wait()
+	dbReady, apiReady := indexOf(lines, "cinit", "db is ready"), indexOf(lines, "cinit", "api is ready")
+	webStart := indexOf(lines, "cinit", fmt.Sprintf("web started with pid %d", pidOf(lines, "web")))
+	if code != 0 || dbReady < 0 || apiReady < 0 || webStart < dbReady || webStart < apiReady {
+		t.Fatalf("exit %d, db ready %d, api ready %d, web started %d:\n%s", code, dbReady, apiReady, webStart, tail(lines))
+	}
+}
+
+func TestDependencyChainStopsInReverse(t *testing.T) {
+	dir := writeProcfile(t, "a: "+helperLine("trapterm")+"\nb: "+helperLine("trapterm")+"\nc: "+helperLine("trapterm")+"\n")
+	r := startCinit(t, dir, nil, "--after", "b=a,c=b")
+	r.waitLine("c", "ready")
+	r.signal(syscall.SIGTERM)
+	code, lines := r.wait()
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, tail(lines))
+	}
+	// Each process saw its signal only after its dependents had ended.
+	c, b, a := indexOf(lines, "c", "got terminated"), indexOf(lines, "b", "got terminated"), indexOf(lines, "a", "got terminated")
+	cEnd, bEnd := indexOf(lines, "cinit", "c exited with code 0"), indexOf(lines, "cinit", "b exited with code 0")
+	if c < 0 || b < 0 || a < 0 || !(c < cEnd && cEnd < b && b < bEnd && bEnd < a) {
+		t.Fatalf("stop order wrong (c %d, c ended %d, b %d, b ended %d, a %d):\n%s", c, cEnd, b, bEnd, a, tail(lines))
+	}
+}
+
+func TestPolicyErrorsAreUsageErrors(t *testing.T) {
+	dir := writeProcfile(t, "a: touch started\nb: true\n")
+	for _, args := range [][]string{
+		{"--after", "a=b,b=a"},
+		{"--after", "a=a"},
+		{"--after", "a=nope"},
+		{"--restart", "a=sometimes"},
+		{"--restart", "nope=always"},
+		{"--stop-signal", "a=SIGNOPE"},
+		{"--ready", "a=smoke:signals"},
+		{"--ready", "a=http:ftp://x"},
+		{"--can-die", "nope"},
+		{"--ready-timeout", "soon"},
+		{"-m", "b=0", "--after", "a=b"},
+	} {
+		code, lines, stderr := runCinit(t, dir, nil, args...)
+		if code != 2 || stderr == "" || len(lines) > 0 {
+			t.Errorf("%q: exit %d, stderr %q, output %q", args, code, stderr, lines)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "started")); err == nil {
+		t.Errorf("a process started despite a bad policy")
+	}
+	_, _, stderr := runCinit(t, dir, nil, "--after", "a=b,b=a")
+	if !strings.Contains(stderr, "cycle a -> b -> a") {
+		t.Errorf("cycle not named: %q", stderr)
+	}
+}
+
+func TestReadyTimeoutIs124(t *testing.T) {
+	dir := writeProcfile(t, "a: exec sleep 1000\n")
+	code, lines, _ := runCinit(t, dir, nil, "--ready", "a=file:never-created", "--ready-timeout", "300ms")
+	if code != 124 {
+		t.Fatalf("exit %d, want 124:\n%s", code, tail(lines))
+	}
+}
+
+func TestRawLines(t *testing.T) {
+	dir := writeProcfile(t, "a: echo '{\"level\":\"info\"}'\n")
+	_, lines, _ := runCinit(t, dir, nil, "--raw", "a")
+	if len(lines) == 0 || !contains(lines, `{"level":"info"}`) {
+		t.Fatalf("raw line missing:\n%s", tail(lines))
+	}
+}
+
+func contains(lines []string, s string) bool {
+	for _, l := range lines {
+		if l == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCISmokePattern is the CI Procfile of SPEC section 11: db, a migrate
+// oneshot after db, web after migrate and ready over HTTP, and a smoke test
+// after web whose code becomes cinit's.
+func TestCISmokePattern(t *testing.T) {
+	{
+		base := freePort(t)
+		procfile := strings.Join([]string{
+			"db: " + helperLine("listen"),
+			"migrate: echo migrated",
+			"web: " + helperLine("httpserve"),
+			"smoke: " + helperLine(fmt.Sprintf("httpget http://127.0.0.1:%d/health", base+200)),
+		}, "\n") + "\n"
+		dir := writeProcfile(t, procfile)
+		code, lines, _ := runCinit(t, dir, []string{"PORT="}, "-p", fmt.Sprint(base),
+			"--oneshot", "migrate", "--after", "migrate=db,web=migrate,smoke=web",
+			"--ready", "db=tcp", "--ready", fmt.Sprintf("web=http:http://127.0.0.1:%d/", base+200))
+		if code != 0 || indexOf(lines, "smoke", "status 200") < 0 {
+			t.Fatalf("exit %d, want 0:\n%s", code, tail(lines))
+		}
+	}
+	// A failing smoke test fails the run with its code.
+	dir := writeProcfile(t, "web: "+helperLine("httpserve")+"\nsmoke: exit 7\n")
+	code, lines, _ := runCinit(t, dir, []string{"PORT="}, "-p", fmt.Sprint(freePort(t)), "--after", "smoke=web", "--ready", "web=tcp")
+	if code != 7 {
+		t.Fatalf("exit %d, want 7:\n%s", code, tail(lines))
+	}
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+
+	"github.com/cinit/cinit/procfile"
+	"github.com/cinit/cinit/reaper"
+	"github.com/cinit/cinit/supervisor"
+)
+
+// single runs one command as init (cinit -- CMD, cinit run; SPEC section 9)
+// and returns the status cinit exits with.
+func single(inv invocation) int {
+	cfg, err := singleConfig(inv, os.Environ())
+	if err != nil {
+		return fail(err)
+	}
+	// Subscribe before the child starts (style-anchors.md §5.5).
+	sigs := make(chan os.Signal, 256)
+	signal.Notify(sigs, notified()...)
+	defer signal.Stop(sigs)
+	r, err := reaper.New()
+	if err != nil {
+		return fail(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Run(ctx)
+	return supervisor.RunSingle(cfg, r.Exits(), sigs)
+}
+
+// singleConfig settles what single runs. `run NAME`, when NAME is the only
+// argument and a Procfile entry, runs that entry's command through the shell
+// with its PORT and PS; otherwise the arguments are the command (foreman's
+// rule), run directly. `cinit -- CMD` always takes CMD as the command.
+// environ is cinit's inherited environment, which wins over the env files.
+func singleConfig(inv invocation, environ []string) (supervisor.SingleConfig, error) {
+	o := inv.opts
+	p, fileEnv, err := singlePlan(o)
+	if err != nil {
+		return supervisor.SingleConfig{}, err
+	}
+	if o.verbose {
+		warn(p.warnings)
+	}
+	cfg := supervisor.SingleConfig{
+		Argv:    inv.args,
+		Env:     mergeEnv(fileEnv, environ),
+		Dir:     p.dir,
+		Grace:   o.timeout,
+		Stderr:  os.Stderr,
+		Verbose: o.verbose,
+		Init:    reaper.IsInit(),
+	}
+	if inv.cmd != "run" || len(inv.args) != 1 {
+		return cfg, nil
+	}
+	for i, e := range p.entries {
+		if e.Name == inv.args[0] {
+			return entryConfig(cfg, o, i, e, environ, fileEnv)
+		}
+	}
+	return cfg, nil
+}
+
+// entryConfig turns cfg into a run of the Procfile entry e, the index-th of
+// its Procfile: its command through the shell, with the PORT of its first
+// instance (SPEC section 3) and PS=NAME.1.
+func entryConfig(cfg supervisor.SingleConfig, o options, index int, e procfile.Entry, environ []string, fileEnv map[string]string) (supervisor.SingleConfig, error) {
+	base, err := basePort(o, environ, fileEnv)
+	if err != nil {
+		return cfg, configError{err}
+	}
+	cfg.Name, cfg.Argv, cfg.Shell = e.Name, nil, e.Command
+	if !o.noPort {
+		cfg.Env = setEnv(cfg.Env, "PORT", strconv.Itoa(base+100*index))
+	}
+	cfg.Env = setEnv(cfg.Env, "PS", e.Name+".1")
+	return cfg, nil
+}
+
+// singlePlan reads what single-command mode takes from the Procfile: its
+// entries, the root directory and the env files. A missing Procfile is no
+// error here: then only the -e files are read, and the command runs in -d,
+// or in cinit's own directory.
+func singlePlan(o options) (*plan, map[string]string, error) {
+	p := &plan{}
+	if _, err := os.Stat(o.procfile); errors.Is(err, fs.ErrNotExist) {
+		p.dir = o.root
+		if err := checkDir(p.dir); err != nil {
+			return nil, nil, configError{err}
+		}
+		fileEnv, err := procfile.ReadEnv(o.envFiles...)
+		if err != nil {
+			return nil, nil, configError{err}
+		}
+		return p, fileEnv, nil
+	}
+	if err := p.readProcfile(o); err != nil {
+		return nil, nil, configError{err}
+	}
+	fileEnv, err := readEnvFiles(o, p.dir)
+	if err != nil {
+		return nil, nil, configError{err}
+	}
+	return p, fileEnv, nil
+}
+
+// checkDir checks that dir, when given, is a directory.
+func checkDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("root directory: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("root directory %s: not a directory", dir)
+	}
+	return nil
+}
+
+// setEnv returns env with key set to value, replacing any earlier value.
+func setEnv(env []string, key, value string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k != key {
+			out = append(out, kv)
+		}
+	}
+	return append(out, key+"="+value)
+}
