@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -301,5 +302,33 @@ func TestCheck(t *testing.T) {
 	dir = writeProcfile(t, "web: a\nweb: b\n")
 	if code, _, stderr := runCinit(t, dir, nil, "check"); code != 1 || !strings.Contains(stderr, "Procfile:2:") {
 		t.Fatalf("exit %d, stderr %q; want 1", code, stderr)
+	}
+}
+
+func TestColorAndTimestamps(t *testing.T) {
+	dir := writeProcfile(t, "a: echo plain\n")
+	// Not a terminal: no color, no timestamps, whatever NO_COLOR says.
+	_, lines, _ := runCinit(t, dir, nil)
+	if l := lines[indexOf(lines, "a", "plain")]; l != "a     | plain" {
+		t.Errorf("plain line %q", l)
+	}
+	// --color=always beats NO_COLOR; only the prefix is colored.
+	_, lines, _ = runCinit(t, dir, []string{"NO_COLOR=1"}, "--color=always", "-T")
+	found := false
+	for _, l := range lines {
+		if strings.HasSuffix(l, " plain") && strings.Contains(l, "\x1b[") {
+			found = true
+			if !regexp.MustCompile(`^\d\d:\d\d:\d\d `).MatchString(l) || !strings.HasSuffix(l, "\x1b[0m plain") {
+				t.Errorf("colored line %q", l)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no colored line in %q", lines)
+	}
+	// CINIT_COLOR=always loses to --no-color.
+	_, lines, _ = runCinit(t, dir, []string{"CINIT_COLOR=always"}, "--no-color")
+	if strings.Contains(strings.Join(lines, "\n"), "\x1b[") {
+		t.Errorf("--no-color ignored: %q", lines)
 	}
 }
