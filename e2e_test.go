@@ -55,6 +55,8 @@ func startCinit(t *testing.T, dir string, env []string, args ...string) *procRun
 	r.cmd.Env = append(os.Environ(), "CINIT_TEST_HELPER=1", "CINIT_TEST_EXE="+os.Args[0], "GORACE=atexit_sleep_ms=0")
 	r.cmd.Env = append(r.cmd.Env, env...)
 	r.cmd.Stderr = &r.err
+	// A child a failed test leaves behind may hold stderr open.
+	r.cmd.WaitDelay = 5 * time.Second
 	out, err := r.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -176,11 +178,20 @@ func tail(lines []string) string {
 	return strings.Join(lines[max(0, len(lines)-40):], "\n")
 }
 
-// kill ends a cinit that a failed test left running.
+// kill ends a cinit that a failed test left running: two stop signals
+// make it SIGKILL its children; a SIGKILL of cinit itself is the last
+// resort, since that would leave them running.
 func (r *procRun) kill() {
 	select {
 	case <-r.done:
+		return
 	default:
+	}
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-r.done:
+	case <-time.After(10 * time.Second):
 		r.cmd.Process.Kill()
 		<-r.done
 	}

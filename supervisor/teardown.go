@@ -70,8 +70,9 @@ func (s *supervisor) beginTeardown(sig syscall.Signal, why string, code *int) {
 			u.state = over // never started, or not restarted
 		}
 	}
-	s.stopOrphans()
+	// Units first: the /proc scan for orphans must not delay their signal.
 	s.stopEligible()
+	s.stopOrphans()
 }
 
 // stopEligible sends the stop signal to every running unit that no
@@ -151,10 +152,21 @@ func (s *supervisor) killBatch(batch []*unit, gens []int) {
 // stopOrphans sends the teardown's signal to every descendant that is not
 // in the group of a running unit: daemons that called setsid, double forks
 // (SPEC section 7, R37 of research/init-semantics.md). Each gets it once,
-// and SIGKILL after the grace period.
+// and SIGKILL after the grace period. The /proc scan runs in a goroutine so
+// that exits keep flowing through the loop meanwhile.
 func (s *supervisor) stopOrphans() {
+	skip := s.notOrphans()
+	go func() {
+		found := findOrphans(skip)
+		s.post(func() { s.signalOrphans(found) })
+	}()
+}
+
+// signalOrphans sends the teardown's signal to the orphans found that have
+// not had it yet.
+func (s *supervisor) signalOrphans(found []int) {
 	var fresh []int
-	for _, pid := range s.orphans() {
+	for _, pid := range found {
 		if !s.tear.orphans[pid] {
 			s.tear.orphans[pid] = true
 			fresh = append(fresh, pid)
@@ -226,26 +238,39 @@ func (s *supervisor) killRemaining() {
 // orphans lists cinit's descendants outside the groups of running units.
 // As PID 1 they are every other process of the container.
 func (s *supervisor) orphans() []int {
+	return findOrphans(s.notOrphans())
+}
+
+// notOrphans is the set of process groups of running units and the pids of
+// readiness checks (which end by themselves): what an orphan is not.
+func (s *supervisor) notOrphans() map[int]bool {
+	skip := make(map[int]bool, len(s.byPid)+len(s.checks))
+	for pid, u := range s.byPid {
+		if u.state == running {
+			skip[pid] = true
+		}
+	}
+	for pid := range s.checks {
+		skip[pid] = true
+	}
+	return skip
+}
+
+// findOrphans lists cinit's descendants whose pid and process group are
+// not in skip. It touches no supervisor state.
+func findOrphans(skip map[int]bool) []int {
 	pids, err := reaper.Descendants(os.Getpid())
 	if err != nil {
 		return nil
 	}
 	var out []int
 	for _, pid := range pids {
-		// A readiness check ends by itself: it is not an orphan.
 		pgid, err := unix.Getpgid(pid)
-		if err == nil && !s.isLiveGroup(pgid) && s.checks[pid].u == nil {
+		if err == nil && !skip[pgid] && !skip[pid] {
 			out = append(out, pid)
 		}
 	}
 	return out
-}
-
-// isLiveGroup reports whether pgid is the group of a unit whose process
-// has not been reaped.
-func (s *supervisor) isLiveGroup(pgid int) bool {
-	u, ok := s.byPid[pgid]
-	return ok && u.state == running
 }
 
 // noteKilled records that n processes needed SIGKILL.
