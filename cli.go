@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/pflag"
 )
@@ -46,7 +47,26 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+func usagef(format string, a ...any) error { return usageError{oneLine(fmt.Sprintf(format, a...))} }
+
+// oneLine escapes control characters, so that a message quoting a bad
+// argument stays one line on a terminal.
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			b.WriteString(strings.Trim(strconv.QuoteRune(r), "'"))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // subcommands are the words that select a command.
 var subcommands = []string{"start", "run", "check", "version", "help"}
@@ -98,7 +118,7 @@ func parseArgs(args []string, getenv func(string) string) (invocation, error) {
 	fs := newFlagSet(&inv.opts)
 	fs.SetInterspersed(false)
 	if err := fs.Parse(args); err != nil {
-		return inv, usagef("%v", err)
+		return inv, flagError(err)
 	}
 	rest := fs.Args()
 	dashed := fs.ArgsLenAtDash() == 0
@@ -110,13 +130,13 @@ func parseArgs(args []string, getenv func(string) string) (invocation, error) {
 		inv.cmd = rest[0]
 		fs.SetInterspersed(inv.cmd != "run")
 		if err := fs.Parse(rest[1:]); err != nil {
-			return inv, usagef("%v", err)
+			return inv, flagError(err)
 		}
 		rest = fs.Args()
 	default:
 		fs.SetInterspersed(true)
 		if err := fs.Parse(rest); err != nil {
-			return inv, usagef("%v", err)
+			return inv, flagError(err)
 		}
 		rest = fs.Args()
 	}
@@ -125,6 +145,23 @@ func parseArgs(args []string, getenv func(string) string) (invocation, error) {
 		return inv, err
 	}
 	return inv, finish(&inv, fs)
+}
+
+// flagError is the usage error for one of pflag's messages. pflag quotes
+// some of the arguments it names but not all (an unknown flag is shown as
+// it was given), so control characters are escaped here: the message stays
+// on one line whatever the argument held.
+func flagError(err error) error {
+	var b strings.Builder
+	for _, r := range err.Error() {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return usageError{b.String()}
 }
 
 // applyEnv sets every flag that was not given from its CINIT_* variable.

@@ -63,7 +63,7 @@ func run(args []string) int {
 
 // fail prints err on one line and returns its exit status.
 func fail(err error) int {
-	fmt.Fprintln(os.Stderr, "cinit:", err)
+	fmt.Fprintln(os.Stderr, "cinit:", oneLine(err.Error()))
 	var ce configError
 	var ue usageError
 	if errors.As(err, &ce) || errors.As(err, &ue) {

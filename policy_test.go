@@ -249,7 +249,9 @@ func TestReadyTCPAndHTTP(t *testing.T) {
 func TestDependencyChainStopsInReverse(t *testing.T) {
 	dir := writeProcfile(t, "a: "+helperLine("trapterm")+"\nb: "+helperLine("trapterm")+"\nc: "+helperLine("trapterm")+"\n")
 	r := startCinit(t, dir, nil, "--after", "b=a,c=b")
-	r.waitLine("c", "ready")
+	for _, name := range []string{"a", "b", "c"} {
+		r.waitLine(name, "ready") // each has its trap in place
+	}
 	r.signal(syscall.SIGTERM)
 	code, lines := r.wait()
 	if code != 0 {

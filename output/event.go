@@ -20,48 +20,78 @@ type Event struct {
 	Signal  string // optional, e.g. "SIGTERM"
 }
 
-// Event prints e under the name "cinit". It does not wait for the stream:
-// the event is queued (without bound) and printed by the Writer's own
-// goroutine, under the same lock as every other write. Events of one caller
-// are printed in the order of the calls. After [Writer.Close], Event writes
-// directly and may block.
+// Event prints e under the name "cinit". It never waits for the stream:
+// the event is formatted at once (so its time is the time of the call) and
+// queued without bound. The next write of any kind prints the queued events
+// before its own lines, and the Writer's own goroutine prints them when
+// nothing else writes. So an event is printed before any line that a child
+// wrote after the call returned: "web exited" comes before the lines that
+// another process prints in reaction to the teardown it starts.
 func (w *Writer) Event(e Event) {
 	if w.events.push(e) {
 		return
 	}
-	<-w.events.done // the loop has printed everything queued before
+	<-w.events.done // closed: print directly, after everything queued before
+	w.write(nil)
 	f := newEventFormatter(w.opts)
 	f.begin()
 	w.write(f.appendEvent(nil, &e))
 }
 
-// eventQueue hands events from any goroutine to the one running loop.
+// eventQueue holds formatted events until a writer prints them.
 type eventQueue struct {
-	mu     sync.Mutex // guards queue and closed
-	queue  []Event
-	closed bool
-	wake   chan struct{} // capacity 1: "the queue may have changed"
-	done   chan struct{} // closed when loop has returned
+	mu      sync.Mutex // guards f, pending, spare and closed
+	f       *formatter
+	pending []byte // formatted events not yet printed
+	spare   []byte // an emptied buffer for the next events
+	closed  bool
+	wake    chan struct{} // capacity 1: "events may be pending"
+	done    chan struct{} // closed when loop has returned
 }
 
-// init makes the channels; New calls it before starting loop.
-func (q *eventQueue) init() {
+// init makes the formatter and channels; New calls it before starting loop.
+func (q *eventQueue) init(o Options) {
+	q.f = newEventFormatter(o)
 	q.wake = make(chan struct{}, 1)
 	q.done = make(chan struct{})
 }
 
-// push queues e and reports true, or reports false when the queue is closed.
+// push formats and queues e, and reports true, or reports false when the
+// queue is closed.
 func (q *eventQueue) push(e Event) bool {
 	q.mu.Lock()
 	ok := !q.closed
 	if ok {
-		q.queue = append(q.queue, e)
+		q.f.begin()
+		q.pending = q.f.appendEvent(q.pending, &e)
 	}
 	q.mu.Unlock()
 	if ok {
 		q.signal()
 	}
 	return ok
+}
+
+// take returns the pending events, leaving the queue empty. The caller
+// gives the buffer back with giveBack once it is written.
+func (q *eventQueue) take() []byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	b := q.pending
+	if len(b) > 0 {
+		q.pending = q.spare[:0]
+		q.spare = nil
+	}
+	return b
+}
+
+// giveBack returns a written buffer for reuse.
+func (q *eventQueue) giveBack(b []byte) {
+	q.mu.Lock()
+	if q.spare == nil && cap(b) <= 64<<10 {
+		q.spare = b[:0]
+	}
+	q.mu.Unlock()
 }
 
 // close makes push fail from now on and tells loop to finish.
@@ -72,6 +102,13 @@ func (q *eventQueue) close() {
 	q.signal()
 }
 
+// isClosed reports whether close was called.
+func (q *eventQueue) isClosed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closed
+}
+
 // signal wakes loop, or leaves a wake-up for it if one is not pending.
 func (q *eventQueue) signal() {
 	select {
@@ -80,44 +117,17 @@ func (q *eventQueue) signal() {
 	}
 }
 
-// take waits until events are queued or the queue is closed, and returns
-// the queued events, swapping in spare (emptied) for the next ones.
-func (q *eventQueue) take(spare []Event) ([]Event, bool) {
-	for {
-		q.mu.Lock()
-		events, closed := q.queue, q.closed
-		if len(events) > 0 {
-			q.queue = spare[:0]
-		}
-		q.mu.Unlock()
-		if len(events) > 0 || closed {
-			return events, closed
-		}
-		<-q.wake
-	}
-}
-
-// loop prints queued events, all that are queued at a time in one write,
-// until the queue is closed and empty. It owns its formatter and buffers.
+// loop prints events that no other write has printed, until the queue is
+// closed; then it prints what is left and returns.
 func (w *Writer) loop() {
 	defer close(w.events.done)
-	f := newEventFormatter(w.opts)
-	var events, spare []Event
-	var batch []byte
 	for {
-		var closed bool
-		events, closed = w.events.take(spare)
-		f.begin()
-		batch = batch[:0]
-		for i := range events {
-			batch = f.appendEvent(batch, &events[i])
-		}
-		w.write(batch)
-		if closed {
+		<-w.events.wake
+		w.write(nil)
+		if w.events.isClosed() {
+			w.write(nil) // events pushed before close, after the first write
 			return
 		}
-		clear(events) // drop the strings and Code pointers
-		spare = events
 	}
 }
 

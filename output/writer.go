@@ -117,7 +117,7 @@ type Writer struct {
 	errMu  sync.Mutex
 	err    error
 
-	// The event queue, drained by the goroutine running loop.
+	// The event queue: formatted events, printed by whoever writes next.
 	events eventQueue
 }
 
@@ -128,7 +128,7 @@ func New(w io.Writer, o Options) *Writer {
 		o.Now = time.Now
 	}
 	wr := &Writer{out: w, opts: o, broken: make(chan struct{})}
-	wr.events.init()
+	wr.events.init(o)
 	go wr.loop()
 	return wr
 }
@@ -163,15 +163,21 @@ func (w *Writer) isBroken() bool {
 	return w.failed.Load()
 }
 
-// write writes b, which holds whole formatted lines, with one Write call.
-// After a failure it discards b.
+// write prints the queued events, then b, which holds whole formatted
+// lines, with one Write call each. After a failure it discards both.
 func (w *Writer) write(b []byte) {
-	if len(b) == 0 {
-		return
-	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.failed.Load() {
+	if ev := w.events.take(); len(ev) > 0 {
+		w.writeLocked(ev)
+		w.events.giveBack(ev)
+	}
+	w.writeLocked(b)
+}
+
+// writeLocked writes b; the caller holds w.mu.
+func (w *Writer) writeLocked(b []byte) {
+	if len(b) == 0 || w.failed.Load() {
 		return
 	}
 	if _, err := w.out.Write(b); err != nil {
