@@ -46,9 +46,15 @@ func writeProcfile(t *testing.T, procfile string) string {
 // in $CINIT_TEST_EXE.
 func startCinit(t *testing.T, dir string, env []string, args ...string) *procRun {
 	t.Helper()
+	return startProgram(t, dir, env, cinitBin, args...)
+}
+
+// startProgram runs name (cinit, or a program that runs it) in dir.
+func startProgram(t *testing.T, dir string, env []string, name string, args ...string) *procRun {
+	t.Helper()
 	r := &procRun{t: t, more: make(chan struct{}, 1), done: make(chan struct{}),
 		names: map[string][]string{}, next: map[string]int{}}
-	r.cmd = exec.Command(cinitBin, args...)
+	r.cmd = exec.Command(name, args...)
 	r.cmd.Dir = dir
 	// The race detector sleeps a second at exit unless told not to; that
 	// would make every helper child slow to stop.

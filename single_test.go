@@ -454,29 +454,6 @@ func startInit(t *testing.T, dir string, env []string, args ...string) *procRun 
 	return startProgram(t, dir, env, "unshare", argv...)
 }
 
-// startProgram is startCinit for another program that runs cinit.
-func startProgram(t *testing.T, dir string, env []string, name string, args ...string) *procRun {
-	t.Helper()
-	r := &procRun{t: t, more: make(chan struct{}, 1), done: make(chan struct{}),
-		names: map[string][]string{}, next: map[string]int{}}
-	r.cmd = exec.Command(name, args...)
-	r.cmd.Dir = dir
-	r.cmd.Env = append(os.Environ(), "CINIT_TEST_HELPER=1", "CINIT_TEST_EXE="+os.Args[0], "GORACE=atexit_sleep_ms=0")
-	r.cmd.Env = append(r.cmd.Env, env...)
-	r.cmd.Stderr = &r.err
-	r.cmd.WaitDelay = time.Second // after a failure, a stray child may hold stderr
-	out, err := r.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go r.read(out)
-	t.Cleanup(r.kill)
-	return r
-}
-
 // signalInit sends sig to cinit from outside its PID namespace, as docker
 // stop does: cinit is unshare's only child.
 func (r *procRun) signalInit(sig syscall.Signal) {
