@@ -346,3 +346,30 @@ func TestCISmokePattern(t *testing.T) {
 		t.Fatalf("exit %d, want 7:\n%s", code, tail(lines))
 	}
 }
+
+func TestHangingReadinessCheckDoesNotHoldTheStop(t *testing.T) {
+	// The check never ends by itself; a stop must not wait for it.
+	dir := writeProcfile(t, "a: echo up; exec sleep 1000\n")
+	r := startCinit(t, dir, nil, "-t", "1h", "--ready", "a=exec:echo checking > checked; exec sleep 1000")
+	r.waitLine("a", "up")
+	waitFile(t, filepath.Join(dir, "checked"))
+	r.signal(syscall.SIGTERM)
+	if code, lines := r.wait(); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, tail(lines))
+	}
+}
+
+// waitFile waits until a child has created path.
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(hangLimit)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never appeared", path)
+		}
+		time.Sleep(10 * time.Millisecond) // polls a file that nothing announces
+	}
+}

@@ -123,13 +123,14 @@ type supervisor struct {
 	pipes   sync.WaitGroup // running output.Pipe.Run calls
 
 	// State owned by the loop's goroutine:
-	units     []*unit          // every instance, in start order
-	byPid     map[int]*unit    // units whose process is running or not yet reported
-	checks    map[int]checkRun // pids of running exec readiness checks
-	broken    <-chan struct{}  // the output's Broken channel; nil once handled
-	childless bool             // no child is left: set by the last reaped exit, cleared by a start
-	stops     int              // stop signals received since cinit started
-	tear      teardown
+	units      []*unit            // every instance, in start order
+	dependents map[string][]*unit // by process type: the units that start after it
+	byPid      map[int]*unit      // units whose process is running or not yet reported
+	checks     map[int]checkRun   // pids of running exec readiness checks
+	broken     <-chan struct{}    // the output's Broken channel; nil once handled
+	childless  bool               // no child is left: set by the last reaped exit, cleared by a start
+	stops      int                // stop signals received since cinit started
+	tear       teardown
 }
 
 func newSupervisor(cfg Config, exits <-chan reaper.Exit, sigs <-chan os.Signal) *supervisor {
@@ -147,8 +148,13 @@ func newSupervisor(cfg Config, exits <-chan reaper.Exit, sigs <-chan os.Signal) 
 		broken:    cfg.Out.Broken(),
 		childless: true,
 	}
+	s.dependents = map[string][]*unit{}
 	for i, in := range cfg.Instances {
-		s.units = append(s.units, &unit{inst: in, pol: cfg.Policies[in.Entry.Name], color: i})
+		u := &unit{inst: in, pol: cfg.Policies[in.Entry.Name], color: i}
+		s.units = append(s.units, u)
+		for _, dep := range u.pol.After {
+			s.dependents[dep] = append(s.dependents[dep], u)
+		}
 	}
 	return s
 }

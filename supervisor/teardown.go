@@ -70,6 +70,9 @@ func (s *supervisor) beginTeardown(sig syscall.Signal, why string, code *int) {
 			u.state = over // never started, or not restarted
 		}
 	}
+	for pid := range s.checks {
+		unix.Kill(-pid, syscall.SIGKILL) // a readiness probe has nothing to finish
+	}
 	// Units first: the /proc scan for orphans must not delay their signal.
 	s.stopEligible()
 	s.stopOrphans()
@@ -110,17 +113,8 @@ func (s *supervisor) stopSignalOf(u *unit) syscall.Signal {
 // hasLiveDependent reports whether a unit that starts after u's type has
 // not ended.
 func (s *supervisor) hasLiveDependent(u *unit) bool {
-	for _, d := range s.units {
-		if d.state != over && d.state != pending && contains(d.pol.After, u.inst.Entry.Name) {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
+	for _, d := range s.dependents[u.inst.Entry.Name] {
+		if d.state != over && d.state != pending {
 			return true
 		}
 	}
@@ -241,17 +235,14 @@ func (s *supervisor) orphans() []int {
 	return findOrphans(s.notOrphans())
 }
 
-// notOrphans is the set of process groups of running units and the pids of
-// readiness checks (which end by themselves): what an orphan is not.
+// notOrphans is the set of process groups of running units: what an orphan
+// is not.
 func (s *supervisor) notOrphans() map[int]bool {
-	skip := make(map[int]bool, len(s.byPid)+len(s.checks))
+	skip := make(map[int]bool, len(s.byPid))
 	for pid, u := range s.byPid {
 		if u.state == running {
 			skip[pid] = true
 		}
-	}
-	for pid := range s.checks {
-		skip[pid] = true
 	}
 	return skip
 }
@@ -266,7 +257,7 @@ func findOrphans(skip map[int]bool) []int {
 	var out []int
 	for _, pid := range pids {
 		pgid, err := unix.Getpgid(pid)
-		if err == nil && !skip[pgid] && !skip[pid] {
+		if err == nil && !skip[pgid] {
 			out = append(out, pid)
 		}
 	}
