@@ -35,9 +35,7 @@ web: %s -m http.server %d --bind 127.0.0.1 --directory %s
 
 	r := startCinit(t, dir, nil, "-N", "-t", "10s", "--stop-signal", "nginx=QUIT",
 		"--ready", fmt.Sprintf("nginx=tcp:%d,redis=tcp:%d,web=tcp:%d", ports["nginx"], ports["redis"], ports["web"]))
-	for _, name := range []string{"nginx", "redis", "web"} {
-		r.waitLine("cinit", name+" is ready")
-	}
+	r.waitAll("cinit", "nginx is ready", "redis is ready", "web is ready")
 	if body := httpGet(t, ports["nginx"]); body != "nginx ok\n" {
 		t.Errorf("nginx answered %q", body)
 	}

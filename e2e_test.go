@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -134,6 +135,37 @@ func (r *procRun) waitLine(name, substr string) {
 		default:
 		}
 	}
+}
+
+// waitAll waits until name has printed a line containing each of substrs,
+// in any order.
+func (r *procRun) waitAll(name string, substrs ...string) {
+	r.t.Helper()
+	deadline := time.After(hangLimit)
+	for !r.hasAll(name, substrs) {
+		select {
+		case <-r.more:
+		case <-r.done:
+			if !r.hasAll(name, substrs) {
+				r.t.Fatalf("cinit ended without printing all of %q; output:\n%s", substrs, r.output())
+			}
+			return
+		case <-deadline:
+			r.t.Fatalf("not all of %q after %v; output:\n%s", substrs, hangLimit, r.output())
+		}
+	}
+}
+
+// hasAll reports whether each of substrs is in one of name's lines.
+func (r *procRun) hasAll(name string, substrs []string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, sub := range substrs {
+		if !slices.ContainsFunc(r.names[name], func(l string) bool { return strings.Contains(l, sub) }) {
+			return false
+		}
+	}
+	return true
 }
 
 // scan looks for a line of name's with substr among the lines not yet

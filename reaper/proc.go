@@ -47,11 +47,69 @@ func (p proc) living() bool {
 // zombies would make "is anything left?" wait on work that is not the
 // descendants' to do.
 func Descendants(pid int) ([]int, error) {
+	if found, ok := walkChildren(pid); ok {
+		return found, nil
+	}
 	procs, err := scan()
 	if err != nil {
 		return nil, err
 	}
 	return descendantsOf(pid, procs), nil
+}
+
+// walkChildren lists root's living descendants through the kernel's
+// /proc/<pid>/task/<tid>/children lists, so that only root's own subtree is
+// read rather than every process of the machine. ok is false when the
+// kernel does not offer those lists (CONFIG_PROC_CHILDREN) or root is 0,
+// which has no such file.
+func walkChildren(root int) (found []int, ok bool) {
+	if root <= 0 {
+		return nil, false
+	}
+	if _, err := os.Stat(fmt.Sprintf("%s/%d/task/%d/children", procDir, root, root)); err != nil {
+		return nil, false
+	}
+	seen := map[int]bool{root: true}
+	queue := []int{root}
+	for len(queue) > 0 {
+		parent := queue[0]
+		queue = queue[1:]
+		for _, c := range childrenOf(parent) {
+			if seen[c] {
+				continue
+			}
+			seen[c] = true
+			queue = append(queue, c)
+			if p, ok, _ := readProc(c); ok && p.living() {
+				found = append(found, c)
+			}
+		}
+	}
+	slices.Sort(found)
+	return found, true
+}
+
+// childrenOf reads the children of every thread of pid. A process that
+// vanished has none.
+func childrenOf(pid int) []int {
+	dir := fmt.Sprintf("%s/%d/task", procDir, pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var kids []int
+	for _, t := range tasks {
+		data, err := os.ReadFile(dir + "/" + t.Name() + "/children")
+		if err != nil {
+			continue
+		}
+		for _, f := range bytes.Fields(data) {
+			if n, err := strconv.Atoi(string(f)); err == nil {
+				kids = append(kids, n)
+			}
+		}
+	}
+	return kids
 }
 
 // descendantsOf walks procs down from root, skipping zombies in the result.

@@ -31,6 +31,7 @@ package supervisor
 
 import (
 	"os"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -115,6 +116,7 @@ type supervisor struct {
 	exits   <-chan reaper.Exit
 	sigs    <-chan os.Signal
 	devnull *os.File
+	ownProc bool          // /proc shows cinit's own PID namespace
 	done    chan struct{} // closed when Run returns: timers stop sending
 
 	// Written by other goroutines, read by the loop:
@@ -140,6 +142,7 @@ func newSupervisor(cfg Config, exits <-chan reaper.Exit, sigs <-chan os.Signal) 
 		exits:     exits,
 		sigs:      sigs,
 		devnull:   devnull,
+		ownProc:   procIsOwn(),
 		done:      make(chan struct{}),
 		drained:   make(chan *unit, 2*len(cfg.Instances)+1),
 		wake:      make(chan func(), 64),
@@ -164,6 +167,14 @@ func (s *supervisor) close() {
 	if s.devnull != nil {
 		s.devnull.Close()
 	}
+}
+
+// procIsOwn reports whether /proc belongs to cinit's PID namespace: a PID
+// namespace made without mounting a new /proc shows the host's processes,
+// whose pids mean nothing here.
+func procIsOwn() bool {
+	self, err := os.Readlink("/proc/self")
+	return err == nil && self == strconv.Itoa(os.Getpid())
 }
 
 // step handles one message.

@@ -149,9 +149,16 @@ func (s *supervisor) killBatch(batch []*unit, gens []int) {
 // and SIGKILL after the grace period. The /proc scan runs in a goroutine so
 // that exits keep flowing through the loop meanwhile.
 func (s *supervisor) stopOrphans() {
-	skip := s.notOrphans()
+	if s.cfg.Init && !s.ownProc {
+		// Without a /proc of its own namespace cinit cannot tell its
+		// processes apart: kill(-1) reaches them all, units included.
+		reaper.KillAll(s.tear.sig)
+		reaper.KillAll(syscall.SIGCONT)
+		return
+	}
+	skip, init := s.notOrphans(), s.cfg.Init
 	go func() {
-		found := findOrphans(skip)
+		found := findOrphans(skip, init)
 		s.post(func() { s.signalOrphans(found) })
 	}()
 }
@@ -232,7 +239,10 @@ func (s *supervisor) killRemaining() {
 // orphans lists cinit's descendants outside the groups of running units.
 // As PID 1 they are every other process of the container.
 func (s *supervisor) orphans() []int {
-	return findOrphans(s.notOrphans())
+	if s.cfg.Init && !s.ownProc {
+		return nil // killAll and killRemaining fall back to kill(-1)
+	}
+	return findOrphans(s.notOrphans(), s.cfg.Init)
 }
 
 // notOrphans is the set of process groups of running units: what an orphan
@@ -247,17 +257,24 @@ func (s *supervisor) notOrphans() map[int]bool {
 	return skip
 }
 
-// findOrphans lists cinit's descendants whose pid and process group are
-// not in skip. It touches no supervisor state.
-func findOrphans(skip map[int]bool) []int {
-	pids, err := reaper.Descendants(os.Getpid())
+// findOrphans lists cinit's descendants whose process group is not in
+// skip. As PID 1 (init) it lists every other process of the namespace,
+// including those that docker exec started from outside (their parent is 0
+// there): the set that kill(-1) reaches (SPEC section 7). It touches no
+// supervisor state.
+func findOrphans(skip map[int]bool, init bool) []int {
+	self, root := os.Getpid(), os.Getpid()
+	if init {
+		root = 0
+	}
+	pids, err := reaper.Descendants(root)
 	if err != nil {
 		return nil
 	}
 	var out []int
 	for _, pid := range pids {
 		pgid, err := unix.Getpgid(pid)
-		if err == nil && !skip[pgid] {
+		if err == nil && pid != self && !skip[pgid] {
 			out = append(out, pid)
 		}
 	}
