@@ -111,3 +111,26 @@ func TestUnderTini(t *testing.T) {
 		t.Fatalf("exit %d; output:\n%s", code, tail(lines))
 	}
 }
+
+// TestURGNeverReachesChildren: SIGURG is the Go runtime's preemption
+// signal. Whether the runtime sends it to cinit's threads (under heavy
+// output) or somebody sends it to cinit, it is never passed on (R21 of
+// research/init-semantics.md), while a signal that is forwarded (USR1)
+// does arrive.
+func TestURGNeverReachesChildren(t *testing.T) {
+	dir := writeProcfile(t, "a: trap 'echo got URG' URG; trap 'echo got USR1' USR1; echo ready; while :; do sleep 0.01; done\n"+
+		"b: "+helperLine("lines 300000")+"; exec "+helperLine("block")+"\n")
+	r := startCinit(t, dir, nil)
+	r.waitLine("a", "ready")
+	for range 50 {
+		r.signal(syscall.SIGURG)
+	}
+	r.waitLine("b", "b.1 line 300000")
+	r.signal(syscall.SIGUSR1)
+	r.waitLine("a", "got USR1")
+	r.signal(syscall.SIGTERM)
+	code, lines := r.wait()
+	if code != 0 || indexOf(lines, "a", "got URG") >= 0 {
+		t.Fatalf("exit %d; output:\n%s", code, tail(lines))
+	}
+}
