@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 
@@ -22,17 +20,10 @@ func single(inv invocation) int {
 	if err != nil {
 		return fail(err)
 	}
-	// Subscribe before the child starts (style-anchors.md §5.5).
-	sigs := make(chan os.Signal, 256)
-	signal.Notify(sigs, notified()...)
-	defer signal.Stop(sigs)
-	r, err := reaper.New()
+	sigs, r, err := subscribe()
 	if err != nil {
 		return fail(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go r.Run(ctx)
 	return supervisor.RunSingle(cfg, r.Exits(), sigs)
 }
 

@@ -21,16 +21,10 @@ func start(o options, names []string) int {
 		return fail(err)
 	}
 	warn(p.warnings)
-	// Subscribe before the first child starts (style-anchors.md §5.5).
-	// Neither subscription is undone: cinit exits right after, and
-	// signal.Stop costs milliseconds of handler changes on the stop path.
-	sigs := make(chan os.Signal, 256)
-	signal.Notify(sigs, notified()...)
-	r, err := reaper.New()
+	sigs, r, err := subscribe()
 	if err != nil {
 		return fail(err)
 	}
-	go r.Run(context.Background())
 
 	out := output.New(os.Stdout, outputOptions(o, p.instances))
 	code := supervisor.Run(supervisor.Config{
@@ -47,6 +41,21 @@ func start(o options, names []string) int {
 	}, r.Exits(), sigs)
 	out.Close()
 	return code
+}
+
+// subscribe subscribes to every signal cinit handles and starts the
+// reaper; both must happen before the first child starts
+// (style-anchors.md §5.5). Neither is undone: cinit exits right after, and
+// signal.Stop costs milliseconds of handler changes on the way out.
+func subscribe() (<-chan os.Signal, *reaper.Reaper, error) {
+	sigs := make(chan os.Signal, 256)
+	signal.Notify(sigs, notified()...)
+	r, err := reaper.New()
+	if err != nil {
+		return nil, nil, err
+	}
+	go r.Run(context.Background())
+	return sigs, r, nil
 }
 
 // notified converts the signal policy's list for signal.Notify.
