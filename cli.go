@@ -45,6 +45,7 @@ type invocation struct {
 // the culprit.
 type usageError struct{ msg string }
 
+// Error returns the one-line message.
 func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return usageError{oneLine(fmt.Sprintf(format, a...))} }
@@ -238,8 +239,11 @@ func unwrapFlagErr(err error) string {
 // of seconds.
 type durationValue time.Duration
 
+// String shows the duration the Go way ("1.5s").
 func (d *durationValue) String() string { return time.Duration(*d).String() }
-func (d *durationValue) Type() string   { return "duration" }
+
+// Type names the value in pflag's messages.
+func (d *durationValue) Type() string { return "duration" }
 
 // Set parses "10", "2.5", "1500ms" or "2m".
 func (d *durationValue) Set(s string) error {
@@ -273,6 +277,7 @@ func parseDuration(s string) (time.Duration, error) {
 // discard swallows pflag's own printing: cinit prints its errors itself.
 type discard struct{}
 
+// Write drops p.
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // usage is the text of cinit help.

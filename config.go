@@ -28,7 +28,10 @@ type plan struct {
 // configError is a bad Procfile, env file or formation: exit 2 (check: 1).
 type configError struct{ err error }
 
+// Error returns the message of the underlying error.
 func (e configError) Error() string { return e.err.Error() }
+
+// Unwrap gives errors.Is and errors.As the underlying error.
 func (e configError) Unwrap() error { return e.err }
 
 // load reads the Procfile and env files and expands the formation. only
