@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
 
 	"golang.org/x/sys/unix"
 
@@ -48,23 +47,13 @@ func start(o options, names []string) int {
 // (style-anchors.md §5.5). Neither is undone: cinit exits right after, and
 // signal.Stop costs milliseconds of handler changes on the way out.
 func subscribe() (<-chan os.Signal, *reaper.Reaper, error) {
-	sigs := make(chan os.Signal, 256)
-	signal.Notify(sigs, notified()...)
+	sigs := signals.Subscribe()
 	r, err := reaper.New()
 	if err != nil {
 		return nil, nil, err
 	}
 	go r.Run(context.Background())
 	return sigs, r, nil
-}
-
-// notified converts the signal policy's list for signal.Notify.
-func notified() []os.Signal {
-	list := make([]os.Signal, len(signals.Notified))
-	for i, s := range signals.Notified {
-		list[i] = s
-	}
-	return list
 }
 
 // outputOptions settles color, timestamps and the name column.

@@ -53,6 +53,11 @@ func readEnvFile(path string) (map[string]string, error) {
 // parseEnv parses the contents of the env file named file.
 func parseEnv(file string, data []byte) (map[string]string, error) {
 	data = bytes.TrimPrefix(data, []byte(bom))
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		// An environment is made of C strings: a NUL could never reach
+		// a process.
+		return nil, fmt.Errorf("%s:%d: NUL byte", file, 1+bytes.Count(data[:i], []byte("\n")))
+	}
 	vars, err := godotenv.UnmarshalBytes(data)
 	if err != nil {
 		return nil, envError(file, data, err)

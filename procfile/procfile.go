@@ -104,6 +104,10 @@ func (p *parser) add(e Entry) {
 	if strings.HasSuffix(e.Command, `\`) {
 		p.warn(e.Line, `trailing "\" does not continue the line`)
 	}
+	if strings.IndexByte(e.Command, 0) >= 0 && p.err == nil {
+		// execve takes C strings: such a command could never run.
+		p.err = fmt.Errorf("%s:%d: the command of %q contains a NUL byte", p.file, e.Line, e.Name)
+	}
 	if first, dup := p.first[e.Name]; dup {
 		if p.err == nil {
 			p.err = fmt.Errorf("%s:%d: duplicate process %q (first defined on line %d)", p.file, e.Line, e.Name, first)

@@ -1,6 +1,7 @@
 // Package signals is cinit's signal policy: which signals cinit subscribes
-// to and what each one means. It holds no state and sends nothing; the
-// supervisor acts on the [Action] it returns.
+// to, how they reach the supervisor ([Subscribe]), and what each one means
+// ([Classify]). The supervisor acts on the [Action] Classify returns; this
+// package never signals a process.
 //
 // The policy is SPEC section 8:
 //
