@@ -67,7 +67,7 @@ func oneLine(s string) string {
 	return b.String()
 }
 
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+func isControl(r rune) bool { return unicode.IsControl(r) }
 
 // subcommands are the words that select a command.
 var subcommands = []string{"start", "run", "check", "version", "help"}
@@ -119,7 +119,7 @@ func parseArgs(args []string, getenv func(string) string) (invocation, error) {
 	fs := newFlagSet(&inv.opts)
 	fs.SetInterspersed(false)
 	if err := fs.Parse(args); err != nil {
-		return inv, flagError(err)
+		return inv, usagef("%v", err)
 	}
 	rest := fs.Args()
 	dashed := fs.ArgsLenAtDash() == 0
@@ -131,13 +131,13 @@ func parseArgs(args []string, getenv func(string) string) (invocation, error) {
 		inv.cmd = rest[0]
 		fs.SetInterspersed(inv.cmd != "run")
 		if err := fs.Parse(rest[1:]); err != nil {
-			return inv, flagError(err)
+			return inv, usagef("%v", err)
 		}
 		rest = fs.Args()
 	default:
 		fs.SetInterspersed(true)
 		if err := fs.Parse(rest); err != nil {
-			return inv, flagError(err)
+			return inv, usagef("%v", err)
 		}
 		rest = fs.Args()
 	}
@@ -146,23 +146,6 @@ func parseArgs(args []string, getenv func(string) string) (invocation, error) {
 		return inv, err
 	}
 	return inv, finish(&inv, fs)
-}
-
-// flagError is the usage error for one of pflag's messages. pflag quotes
-// some of the arguments it names but not all (an unknown flag is shown as
-// it was given), so control characters are escaped here: the message stays
-// on one line whatever the argument held.
-func flagError(err error) error {
-	var b strings.Builder
-	for _, r := range err.Error() {
-		if unicode.IsControl(r) {
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return usageError{b.String()}
 }
 
 // applyEnv sets every flag that was not given from its CINIT_* variable.
