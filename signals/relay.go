@@ -13,28 +13,35 @@ import (
 // os/signal drops a signal when the channel it sends to is full (its
 // documentation: "Package signal will not block sending to c"). A loop that
 // forwards every HUP to every process group drains far slower than a burst
-// of thousands of signals arrives, so a plain channel would drop what comes
-// last: perhaps the SIGTERM that was meant to stop everything. Subscribe
-// therefore puts a relay goroutine between the runtime and the loop. The
-// relay only moves signals, so it keeps up with any burst; it queues every
-// stop signal in order, and keeps at most one pending signal of each other
-// kind: a HUP raised while a HUP is still waiting to be forwarded is the
-// same news, and the kernel coalesces pending signals the same way.
+// of thousands of signals arrives, so one shared channel would drop what
+// comes last: perhaps the SIGTERM meant to stop everything, or the last
+// SIGCONT. So every kind has a channel of its own: one slot for a kind that
+// is forwarded (a drop then only means that one of its kind is already
+// waiting, which is the same news: the kernel coalesces pending signals the
+// same way), and room for many stop signals, of which cinit counts two. A
+// goroutine per kind moves its signals to a relay that queues stop signals
+// in order and keeps at most one pending signal of each other kind.
 func Subscribe() <-chan os.Signal {
-	in := make(chan os.Signal, 64)
+	in := make(chan os.Signal)
 	out := make(chan os.Signal)
-	signal.Notify(in, toOS(Notified)...)
+	for _, sig := range Notified {
+		room := 1
+		if IsStop(sig) {
+			room = 16
+		}
+		c := make(chan os.Signal, room)
+		signal.Notify(c, sig)
+		go feed(c, in)
+	}
 	go relay(in, out)
 	return out
 }
 
-// toOS converts a signal list for signal.Notify.
-func toOS(list []syscall.Signal) []os.Signal {
-	out := make([]os.Signal, len(list))
-	for i, s := range list {
-		out[i] = s
+// feed moves the signals of one kind to the relay.
+func feed(c <-chan os.Signal, in chan<- os.Signal) {
+	for s := range c {
+		in <- s
 	}
-	return out
 }
 
 // relay moves signals from in to out: stop signals queued in order, any
