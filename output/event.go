@@ -31,7 +31,8 @@ func (w *Writer) Event(e Event) {
 	if w.events.push(e) {
 		return
 	}
-	<-w.events.done // closed: print directly, after everything queued before
+	// Closed: print directly, after everything queued before (under the
+	// Writer's lock, whoever took those events has written them).
 	w.write(nil)
 	f := newEventFormatter(w.opts)
 	f.begin()
@@ -46,14 +47,13 @@ type eventQueue struct {
 	spare   []byte // an emptied buffer for the next events
 	closed  bool
 	wake    chan struct{} // capacity 1: "events may be pending"
-	done    chan struct{} // closed when loop has returned
 }
 
-// init makes the formatter and channels; New calls it before starting loop.
+// init makes the formatter and the channel; New calls it before starting
+// loop.
 func (q *eventQueue) init(o Options) {
 	q.f = newEventFormatter(o)
 	q.wake = make(chan struct{}, 1)
-	q.done = make(chan struct{})
 }
 
 // push formats and queues e, and reports true, or reports false when the
@@ -120,7 +120,6 @@ func (q *eventQueue) signal() {
 // loop prints events that no other write has printed, until the queue is
 // closed; then it prints what is left and returns.
 func (w *Writer) loop() {
-	defer close(w.events.done)
 	for {
 		<-w.events.wake
 		w.write(nil)

@@ -3,6 +3,7 @@ package output
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"testing"
 )
@@ -45,7 +46,10 @@ func chunks(data, sizes []byte) [][]byte {
 // FuzzLines writes arbitrary bytes, cut into arbitrary chunks, through a
 // real pipe, and checks the output against modelLines, in text and JSON.
 // limit selects the line limit: 0 is the real 1 MiB, anything else a
-// small one so that long lines are cheap to reach.
+// small one so that long lines are cheap to reach. With its top bit set,
+// text also goes through a second time, to a file (a pipe) instead of an
+// io.Writer that checks every write, and lines from a length that limit
+// selects go out with writev.
 func FuzzLines(f *testing.F) {
 	f.Add([]byte("hello\nworld\n"), []byte{2, 0, 5}, uint8(0), false)
 	f.Add([]byte("a\r\nb\rc\r\r\n\n\nend\r"), []byte{0}, uint8(3), false)
@@ -53,6 +57,7 @@ func FuzzLines(f *testing.F) {
 	f.Add([]byte("\xff\xfe\x00\x1b[31m\"\\\xe2\x82\n\xe2\x82\xac"), []byte{1}, uint8(2), true)
 	f.Add([]byte("no newline at all"), []byte{}, uint8(5), false)
 	f.Add([]byte(""), []byte{7}, uint8(1), false)
+	f.Add([]byte("ab\ncdefgh\r\nijklmnopq\rrs\n\ntu"), []byte{4, 1}, uint8(0x85), false)
 	f.Fuzz(func(t *testing.T, data, sizes []byte, limit uint8, asJSON bool) {
 		lim := maxLine
 		if limit > 0 {
@@ -62,27 +67,45 @@ func FuzzLines(f *testing.F) {
 		if asJSON {
 			o.Format = JSON
 		}
+		want := modelLines(data, lim)
 		var c capture
-		w := New(&c, o)
-		r, in, err := os.Pipe()
-		if err != nil {
+		fuzzPipe(t, &c, o, lim, 0, data, sizes)
+		c.checkWhole(t)
+		checkFuzzOutput(t, c.String(), want, asJSON)
+		if !asJSON && limit&0x80 != 0 {
+			fs := newFileStream(t)
+			fuzzPipe(t, fs.w, o, lim, int(limit%7)+1, data, sizes)
+			checkFuzzOutput(t, fs.output(t), want, false)
+		}
+	})
+}
+
+// fuzzPipe copies data, written in chunks cut by sizes, through a Pipe
+// with line limit lim to a Writer on stream. A vecMin above 0 replaces
+// the length from which lines go out with writev.
+func fuzzPipe(t *testing.T, stream io.Writer, o Options, lim, vecMin int, data, sizes []byte) {
+	w := New(stream, o)
+	r, in, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := w.Pipe(Label{Name: "f"}, Stdout, r)
+	p.limit = lim
+	if vecMin > 0 {
+		p.vecMin = vecMin
+	}
+	done := make(chan struct{})
+	go func() { p.Run(); close(done) }()
+	for _, ch := range chunks(data, sizes) {
+		if _, err := in.Write(ch); err != nil {
 			t.Fatal(err)
 		}
-		p := w.Pipe(Label{Name: "f"}, Stdout, r)
-		p.limit = lim
-		done := make(chan struct{})
-		go func() { p.Run(); close(done) }()
-		for _, ch := range chunks(data, sizes) {
-			if _, err := in.Write(ch); err != nil {
-				t.Fatal(err)
-			}
-		}
-		in.Close()
-		<-done
-		w.Close()
-		c.checkWhole(t)
-		checkFuzzOutput(t, c.String(), modelLines(data, lim), asJSON)
-	})
+	}
+	in.Close()
+	<-done
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // checkFuzzOutput compares out with the expected lines.

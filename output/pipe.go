@@ -3,33 +3,81 @@ package output
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 const (
 	// maxLine is the longest line printed whole; a longer line is printed
 	// as pieces of exactly maxLine bytes.
 	maxLine = 1 << 20
-	// readSize is how much a Pipe asks of its file per Read: a full Linux
-	// pipe buffer.
-	readSize = 64 << 10
+	// readSize is the most a Pipe asks of its file per read, and the size
+	// of a read buffer: a quarter of a grown pipe (pipeSize).
+	readSize = 256 << 10
+	// minRoom is the least free space a read is made with. When an
+	// unfinished line leaves less in a read buffer, the line moves to a
+	// long buffer.
+	minRoom = 64 << 10
+	// longSize is the size of a long buffer: room for an unfinished line
+	// of maxLine+1 bytes (see Pipe.addPartial) plus a read.
+	longSize = maxLine + readSize
 	// flushSize bounds a batch: once it holds this much, it is written
 	// before more lines are added, so a chunk of many short lines cannot
 	// blow up into a large batch.
 	flushSize = 256 << 10
+	// keepBatch is the largest batch kept for reuse: one that holds a
+	// formatted 1 MiB line. A larger one (a long line in JSON, full of
+	// escapes) is left to the garbage collector.
+	keepBatch = 2 << 20
+	// vecSize is the length from which a line in text format skips the
+	// batch when the Writer's stream is a file: it is written with
+	// writev straight from the read buffer, head and newline around it.
+	vecSize = 16 << 10
+	// idleKeep is the longest unfinished line that is moved out of the
+	// read buffer when the pipe runs dry, so that the buffer can go back
+	// to the pool. A longer one keeps its buffer, so that a slow writer
+	// of a long line does not make every read copy the line twice.
+	idleKeep = 4 << 10
+	// busyRead is half the capacity of a new Linux pipe (64 KiB): a read
+	// that returns that much found its writer ahead of cinit.
+	busyRead = 32 << 10
+	// pipeSize is the capacity given to a pipe once a read found it busy
+	// (F_SETPIPE_SZ): the writer runs on while cinit formats, and both
+	// sides make fewer system calls and context switches. 1 MiB is the
+	// most an unprivileged process may ask for by default
+	// (/proc/sys/fs/pipe-max-size). Quiet pipes keep the default.
+	pipeSize = 1 << 20
+)
+
+// Buffers are shared by all Pipes through these pools: a Pipe takes a read
+// buffer and a batch only when its file has data, and gives them back when
+// the file runs dry (see the package documentation for the one exception).
+// So an idle Pipe holds no buffer, and the memory of the buffers follows
+// the number of pipes that are busy at the same time, not the number of
+// children.
+var (
+	readBufs = sync.Pool{New: func() any { return new([readSize]byte) }}
+	longBufs = sync.Pool{New: func() any { return new([longSize]byte) }}
+	batches  = sync.Pool{New: func() any { b := make([]byte, 0, flushSize+vecSize); return &b }}
 )
 
 // Pipe copies one child pipe to a [Writer], line by line. Create it with
 // [Writer.Pipe] and call [Pipe.Run] in a goroutine of its own.
 type Pipe struct {
 	// Immutable after Writer.Pipe.
-	w     *Writer
-	f     *os.File
-	fmt   *formatter
-	limit int // maxLine; tests lower it to exercise long lines cheaply
+	w      *Writer
+	f      *os.File
+	fmt    *formatter
+	limit  int    // maxLine; tests lower it to exercise long lines cheaply
+	vec    bool   // long lines go out with writev (text format, a file stream)
+	vecMin int    // vecSize; tests lower it
+	idled  func() // called by Run whenever the pipe is found empty; tests set it
 
 	// Shared between Exited and Run, guarded by mu.
 	mu       sync.Mutex
@@ -41,12 +89,18 @@ type Pipe struct {
 	exited atomic.Bool
 
 	// State owned by Run's goroutine.
-	buf       []byte // read buffer
-	pending   []byte // the start of a line whose '\n' has not been read
-	batch     []byte // formatted lines waiting for one write
-	draining  bool   // Exited was seen and bytes are left to read
-	remaining int    // bytes still to read before done can be called
-	notified  bool   // Run has called done
+	buf       []byte  // read buffer from readBufs or longBufs; nil while idle
+	part      int     // buf[:part] is the start of a line whose '\n' has not been read
+	rest      []byte  // that start while buf is nil
+	batch     []byte  // formatted lines waiting for one write; nil while idle
+	batchp    *[]byte // the batches entry batch came from
+	grown     bool    // the pipe's capacity was raised (or that failed)
+	onData    func(fd uintptr) bool
+	n         int   // result of the last read, set by onData
+	rerr      error // error of the last read, set by onData
+	draining  bool  // Exited was seen and bytes are left to read
+	remaining int   // bytes still to read before done can be called
+	notified  bool  // Run has called done
 }
 
 // Pipe returns a Pipe that copies f, the read end of a child's pipe, to w,
@@ -54,11 +108,14 @@ type Pipe struct {
 // must be pollable for [Pipe.Exited] to interrupt a blocked Read, and
 // FIONREAD must work on it. The Pipe owns f from now on: Run closes it.
 func (w *Writer) Pipe(l Label, s Stream, f *os.File) *Pipe {
+	fm := newFormatter(w.opts, l.Name, paletteColor(l.Color), l.Raw, pipeFields(s))
 	return &Pipe{
-		w:     w,
-		f:     f,
-		fmt:   newFormatter(w.opts, l.Name, paletteColor(l.Color), l.Raw, pipeFields(s)),
-		limit: maxLine,
+		w:      w,
+		f:      f,
+		fmt:    fm,
+		limit:  maxLine,
+		vec:    w.raw != nil && !fm.json,
+		vecMin: vecSize,
 	}
 }
 
@@ -66,52 +123,156 @@ func (w *Writer) Pipe(l Label, s Stream, f *os.File) *Pipe {
 // partial line with a newline added, closes the file and returns. It blocks
 // while the Writer's stream blocks.
 func (p *Pipe) Run() {
-	p.buf = make([]byte, readSize)
+	if rc, err := p.f.SyscallConn(); err == nil {
+		p.onData = p.readFD
+		p.copy(rc)
+	}
+	p.flushPartial()
+	p.drop()
+	p.f.Close()
+	p.finish()
+}
+
+// copy reads and prints until EOF or an error.
+func (p *Pipe) copy(rc syscall.RawConn) {
 	for {
-		n, err := p.f.Read(p.buf)
-		p.consume(p.buf[:n])
+		n, err := p.read(rc)
+		p.consume(n)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			// Set by Exited: either the one it wanted, or a late one after
 			// the exit was already handled. Either way, read on.
 			p.f.SetReadDeadline(time.Time{})
 		} else if err != nil {
-			break
+			return
 		}
 		p.checkExited(n)
 	}
-	p.flushPartial()
-	p.f.Close()
-	p.finish()
 }
 
-// consume splits data into lines, formats them, and writes them. The last
-// bytes of data that end no line are kept in pending.
-func (p *Pipe) consume(data []byte) {
-	if len(data) == 0 {
+// read makes one read into the free part of the read buffer and returns
+// the number of bytes read; at EOF it returns io.EOF. The buffer is taken
+// only once the file is readable (RawConn.Read calls onData first without
+// waiting, and again whenever the poller says so) and is given back
+// whenever the file is found empty.
+func (p *Pipe) read(rc syscall.RawConn) (int, error) {
+	p.n, p.rerr = 0, nil
+	err := rc.Read(p.onData)
+	switch {
+	case err != nil:
+		return 0, err
+	case p.rerr != nil:
+		return 0, p.rerr
+	case p.n == 0:
+		return 0, io.EOF
+	}
+	return p.n, nil
+}
+
+// readFD is onData: one read(2) into the buffer. It reports false, after
+// giving the buffer back, when the pipe is empty.
+func (p *Pipe) readFD(fd uintptr) bool {
+	p.hold()
+	room := p.buf[p.part:min(len(p.buf), p.part+readSize)]
+	n, err := unix.Read(int(fd), room)
+	for err == unix.EINTR {
+		n, err = unix.Read(int(fd), room)
+	}
+	if err == unix.EAGAIN {
+		p.idle()
+		return false
+	}
+	if err != nil {
+		p.rerr = err
+		return true
+	}
+	p.n = n
+	if n >= busyRead && !p.grown {
+		// Best effort: the limit may be lower, or the user over quota.
+		unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize)
+		p.grown = true
+	}
+	return true
+}
+
+// hold makes sure that there is a read buffer with room for a read,
+// moving the unfinished line into it.
+func (p *Pipe) hold() {
+	if p.buf == nil {
+		p.buf = readBufs.Get().(*[readSize]byte)[:]
+		p.part = copy(p.buf, p.rest)
+		p.rest = p.rest[:0]
+	}
+	if len(p.buf)-p.part < minRoom && len(p.buf) == readSize {
+		long := longBufs.Get().(*[longSize]byte)[:]
+		copy(long, p.buf[:p.part])
+		readBufs.Put((*[readSize]byte)(p.buf))
+		p.buf = long
+	}
+}
+
+// idle gives the read buffer back to its pool when the pipe is empty,
+// keeping a short unfinished line in rest.
+func (p *Pipe) idle() {
+	p.putBatch()
+	if p.part <= idleKeep {
+		p.rest = append(p.rest[:0], p.buf[:p.part]...)
+		p.part = 0
+		p.putBuf()
+	}
+	if p.idled != nil {
+		p.idled()
+	}
+}
+
+// drop gives every buffer back when Run ends.
+func (p *Pipe) drop() {
+	p.putBatch()
+	p.part = 0
+	p.rest = nil
+	if p.buf != nil {
+		p.putBuf()
+	}
+}
+
+// putBuf returns buf to the pool it came from.
+func (p *Pipe) putBuf() {
+	if len(p.buf) == longSize {
+		longBufs.Put((*[longSize]byte)(p.buf))
+	} else {
+		readBufs.Put((*[readSize]byte)(p.buf))
+	}
+	p.buf = nil
+}
+
+// consume handles the n bytes just read after the unfinished line at the
+// start of buf: it formats and writes every complete line, and keeps the
+// bytes after the last '\n' at the start of buf.
+func (p *Pipe) consume(n int) {
+	if n == 0 {
 		return
 	}
+	old := p.part // buf[:old] holds no '\n'
+	p.part += n
 	if p.w.isBroken() {
-		p.pending = p.pending[:0]
+		p.part = 0
 		return
 	}
 	p.fmt.begin()
-	if len(p.pending) > 0 {
-		i := bytes.IndexByte(data, '\n')
-		if i < 0 {
-			p.addPartial(data)
-			p.write()
-			return
+	p.takeBatch()
+	data := p.buf[:p.part]
+	if i := bytes.IndexByte(data[old:], '\n'); i >= 0 {
+		p.emit(trimCR(data[:old+i]))
+		if p.fmt.json {
+			data = p.lines(data[old+i+1:])
+		} else {
+			data = p.textLines(data[old+i+1:])
 		}
-		p.endLine(data[:i])
-		data = data[i+1:]
 	}
-	if p.fmt.json {
-		data = p.lines(data)
-	} else {
-		data = p.textLines(data)
-	}
-	p.addPartial(data)
+	data = p.addPartial(data)
 	p.write()
+	if len(data) < p.part {
+		p.part = copy(p.buf, data)
+	}
 }
 
 // lines formats the complete lines of data and returns the rest: the bytes
@@ -130,15 +291,20 @@ func (p *Pipe) lines(data []byte) []byte {
 // textLines is lines for the text format (raw included), where a line is
 // the head followed by the line's bytes as they are. This is the hot loop
 // of cinit: a usual line costs one IndexByte and two copies; only a line
-// with '\r' or over the limit takes the general path.
+// with '\r', over the limit or long enough for writev takes the general
+// path.
 func (p *Pipe) textLines(data []byte) []byte {
-	head, b, limit := p.fmt.head, p.batch, p.limit
+	long := p.limit + 1
+	if p.vec {
+		long = min(long, p.vecMin)
+	}
+	head, b := p.fmt.head, p.batch
 	for {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
 			break
 		}
-		if i > limit || i > 0 && data[i-1] == '\r' {
+		if i >= long || i > 0 && data[i-1] == '\r' {
 			p.batch = b
 			p.emit(trimCR(data[:i]))
 			b = p.batch
@@ -157,34 +323,22 @@ func (p *Pipe) textLines(data []byte) []byte {
 	return data
 }
 
-// endLine formats the line that seg ends: pending, if any, followed by seg.
-func (p *Pipe) endLine(seg []byte) {
-	if len(p.pending) > 0 {
-		seg = append(p.pending, seg...)
-		p.pending = seg[:0] // seg is still read below, before pending grows
-	}
-	p.emit(trimCR(seg))
-}
-
-// addPartial appends data, which holds no '\n', to pending, and prints as
-// many 1 MiB pieces from the front of pending as are sure to be pieces.
+// addPartial takes data, the start of a line (it holds no '\n'), prints
+// as many pieces of limit bytes from its front as are sure to be pieces,
+// and returns what is left.
 //
-// A piece can be cut when pending holds more than limit bytes of the line.
+// A piece can be cut when more than limit bytes of the line are there.
 // The one exception is when the byte past the limit is a '\r': it may be
 // the '\r' of a "\r\n" and not part of the line, which would then be
-// exactly limit bytes long and printed whole. So pending can hold up to
-// limit+1 bytes between reads, plus one read's worth during addPartial.
-func (p *Pipe) addPartial(data []byte) {
-	p.pending = append(p.pending, data...)
-	off := 0
-	for p.canCut(p.pending[off:]) {
-		p.add(p.pending[off : off+p.limit])
-		off += p.limit
+// exactly limit bytes long and printed whole. So an unfinished line of up
+// to limit+1 bytes stays in the buffer between reads; with the room for a
+// read this is what a long buffer holds.
+func (p *Pipe) addPartial(data []byte) []byte {
+	for p.canCut(data) {
+		p.add(data[:p.limit])
+		data = data[p.limit:]
 	}
-	if off > 0 {
-		n := copy(p.pending, p.pending[off:])
-		p.pending = p.pending[:n]
-	}
+	return data
 }
 
 // canCut reports whether the first limit bytes of the unfinished line b
@@ -204,8 +358,14 @@ func (p *Pipe) emit(line []byte) {
 }
 
 // add formats one output line into the batch, writing the batch first if
-// it is already large.
+// it is already large. A long line with writev goes out at once, after the
+// batch, without being copied.
 func (p *Pipe) add(line []byte) {
+	if p.vec && len(line) >= p.vecMin {
+		p.w.writeLine(p.batch, p.fmt.head, line)
+		p.batch = p.batch[:0]
+		return
+	}
 	if len(p.batch) >= flushSize {
 		p.write()
 	}
@@ -214,21 +374,45 @@ func (p *Pipe) add(line []byte) {
 
 // write hands the batch to the Writer with one write call.
 func (p *Pipe) write() {
-	p.w.write(p.batch)
+	if len(p.batch) > 0 {
+		p.w.write(p.batch)
+	}
 	p.batch = p.batch[:0]
 }
 
-// flushPartial prints pending as a line of its own, if it holds anything.
-func (p *Pipe) flushPartial() {
-	if len(p.pending) == 0 {
-		return
+// takeBatch takes an empty batch from the pool, unless the Pipe has one.
+func (p *Pipe) takeBatch() {
+	if p.batchp == nil {
+		p.batchp = batches.Get().(*[]byte)
+		p.batch = (*p.batchp)[:0]
 	}
-	if !p.w.isBroken() {
+}
+
+// putBatch gives the batch, which is empty, back to the pool, unless it
+// grew too large to keep.
+func (p *Pipe) putBatch() {
+	if p.batchp != nil && cap(p.batch) <= keepBatch {
+		*p.batchp = p.batch[:0]
+		batches.Put(p.batchp)
+	}
+	p.batch, p.batchp = nil, nil
+}
+
+// flushPartial prints the unfinished line as a line of its own, if there
+// is one.
+func (p *Pipe) flushPartial() {
+	line := p.rest
+	if p.buf != nil {
+		line = p.buf[:p.part]
+	}
+	if len(line) > 0 && !p.w.isBroken() {
 		p.fmt.begin()
-		p.emit(trimCR(p.pending))
+		p.takeBatch()
+		p.emit(trimCR(line))
 		p.write()
 	}
-	p.pending = p.pending[:0]
+	p.part = 0
+	p.rest = p.rest[:0]
 }
 
 // trimCR drops one '\r' from the end of line.

@@ -45,17 +45,56 @@
 //
 // # Memory and backpressure
 //
-// A [Pipe] reads its file in chunks of 64 KiB, formats every complete line of
-// a chunk into one batch and writes the batch with one Write call, under the
-// Writer's lock. Per pipe it keeps its read buffer, at most one unfinished
-// line (1 MiB plus one chunk at most), and the batch (256 KiB plus one
-// formatted line at most; a formatted 1 MiB piece is larger in JSON when it
-// is full of escapes). The buffers are kept for reuse, so a process that once
-// printed a long line keeps that much memory. When the underlying stream
-// blocks, the write blocks, [Pipe.Run] stops reading, and the child blocks on
-// its full pipe: nothing is dropped and nothing grows. [Writer.Event] never
-// blocks: events are queued to a goroutine of the [Writer] that writes them
-// in order.
+// A [Pipe] reads its file into a read buffer, up to 256 KiB at a time,
+// formats every complete line of the read into one batch and writes the
+// batch with one Write call, under the Writer's lock. The bytes after the
+// last '\n' stay at the start of the read buffer and the next read goes
+// right after them, so a line written in pieces is put together where it
+// was read. When the stream blocks, the write blocks, [Pipe.Run] stops
+// reading, and the child blocks on its full pipe: nothing is dropped and
+// nothing grows. [Writer.Event] never blocks: events are queued to a
+// goroutine of the [Writer] that writes them in order.
+//
+// Buffers come from pools shared by all pipes. A Pipe takes a read buffer
+// (256 KiB) and a batch (256 KiB plus one formatted line) only once its
+// file is readable, and gives both back whenever the file is empty. An
+// idle Pipe therefore holds no buffer, only an unfinished line of up to
+// 4 KiB if there is one, and the memory of the buffers follows how many
+// pipes are busy at once, not how many children there are. (Pooled
+// buffers are freed by the garbage collector some cycles after they were
+// last used.) A longer unfinished line keeps its buffer; one that outgrows
+// the read buffer moves to a long buffer of 1.25 MiB (1 MiB of line plus
+// a read), which is what bounds a line. A formatted 1 MiB piece is larger
+// in JSON when it is full of escapes; such a batch is not pooled.
+//
+// # The output path
+//
+// The costs of a byte are the read from the child's pipe, the look for
+// '\n', the copy into the batch and the write; the design keeps each to one.
+//
+//   - Short lines are copied once, into the batch after their prefix: the
+//     prefix must go in front of every line, and a batch makes one write
+//     of thousands of lines. The hot loop is an IndexByte and two appends
+//     per line.
+//   - Long lines are not copied at all when the Writer's stream is a file
+//     (cinit's stdout): in text format a line from 16 KiB up goes out with
+//     one writev of the batch so far, the prefix, the line where it lies in
+//     the read buffer, and "\n". For another io.Writer it is copied into
+//     the batch, so that every Write still holds whole lines.
+//   - A pipe whose read returns at least 32 KiB has a writer that is ahead
+//     of cinit; Run then raises its capacity to 1 MiB (F_SETPIPE_SZ, errors
+//     ignored), so that both sides make fewer system calls and context
+//     switches. Quiet pipes keep the default 64 KiB, which keeps the kernel
+//     memory of a stalled stream and the per-user pipe quota
+//     (/proc/sys/fs/pipe-user-pages-soft) in check.
+//   - Reads go through the file's RawConn, so that the buffer is taken
+//     only when the poller says there is data; deadlines still work, which
+//     [Pipe.Exited] relies on.
+//
+// The Writer prints from whichever goroutine writes: a Pipe's Run, the
+// event goroutine, and [Writer.Close], which prints what is left itself
+// instead of waiting for the event goroutine, since waking another thread
+// on the way out costs a good part of a millisecond on a busy machine.
 //
 // # Failure
 //
@@ -69,9 +108,13 @@ package output
 
 import (
 	"io"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Format selects how lines are written.
@@ -101,7 +144,9 @@ type Options struct {
 type Writer struct {
 	// Immutable after New.
 	out  io.Writer
-	opts Options // Now is never nil
+	opts Options         // Now is never nil
+	file *os.File        // out, when it is a file
+	raw  syscall.RawConn // file's descriptor, for writev; nil if out is no file
 
 	// mu serializes writes to out: the goroutine holding it owns the stream.
 	// It is held during a Write, so it can be held for a long time when the
@@ -128,6 +173,11 @@ func New(w io.Writer, o Options) *Writer {
 		o.Now = time.Now
 	}
 	wr := &Writer{out: w, opts: o, broken: make(chan struct{})}
+	if f, ok := w.(*os.File); ok {
+		if rc, err := f.SyscallConn(); err == nil {
+			wr.file, wr.raw = f, rc
+		}
+	}
 	wr.events.init(o)
 	go wr.loop()
 	return wr
@@ -146,14 +196,15 @@ func (w *Writer) Err() error {
 	return w.err
 }
 
-// Close prints the events queued so far and stops the goroutine that prints
-// them, waiting for a stalled stream if need be. It returns [Writer.Err].
-// Every Pipe's Run must have returned before Close is called. An Event
-// after Close is written directly, blocking its caller. Close may be called
-// more than once.
+// Close prints the events queued so far, waiting for a stalled stream if
+// need be, and tells the goroutine that prints them to stop. It returns
+// [Writer.Err]. Every Pipe's Run must have returned before Close is called.
+// An Event after Close is written directly, blocking its caller. Close may
+// be called more than once. It prints in its caller's goroutine (see "The
+// output path" above).
 func (w *Writer) Close() error {
 	w.events.close()
-	<-w.events.done
+	w.write(nil)
 	return w.Err()
 }
 
@@ -173,6 +224,77 @@ func (w *Writer) write(b []byte) {
 		w.events.giveBack(ev)
 	}
 	w.writeLocked(b)
+}
+
+// writeLine prints the queued events, then the whole lines in batch
+// followed by the line head+line+"\n", with one writev call: the line is
+// not copied. Only a Pipe whose Writer has raw calls it.
+func (w *Writer) writeLine(batch, head, line []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if ev := w.events.take(); len(ev) > 0 {
+		w.writeLocked(ev)
+		w.events.giveBack(ev)
+	}
+	if w.failed.Load() {
+		return
+	}
+	if err := w.writev([][]byte{batch, head, line, newline}); err != nil {
+		w.fail(err)
+	}
+}
+
+var newline = []byte{'\n'}
+
+// writev writes all of bufs to the file, with as many writev calls as it
+// takes; the caller holds w.mu. Like os.File.Write, it waits for a
+// non-blocking descriptor to take more, and reports a write error as an
+// *os.PathError.
+func (w *Writer) writev(bufs [][]byte) error {
+	var werr error
+	err := w.raw.Write(func(fd uintptr) bool {
+		bufs, werr = writevAll(int(fd), bufs)
+		return werr != unix.EAGAIN // EAGAIN: wait until fd takes more
+	})
+	if err == nil {
+		err = werr
+	}
+	if err != nil {
+		return &os.PathError{Op: "write", Path: w.file.Name(), Err: err}
+	}
+	return nil
+}
+
+// writevAll calls writev until all of bufs is written or it fails, and
+// returns what is left to write.
+func writevAll(fd int, bufs [][]byte) ([][]byte, error) {
+	for bufs = advance(bufs, 0); len(bufs) > 0; {
+		n, err := unix.Writev(fd, bufs)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return bufs, err
+		case n <= 0:
+			return bufs, io.ErrShortWrite
+		}
+		bufs = advance(bufs, n)
+	}
+	return nil, nil
+}
+
+// advance drops the first n bytes from bufs, and the empty buffers that
+// are then in front.
+func advance(bufs [][]byte, n int) [][]byte {
+	for len(bufs) > 0 && (n > 0 || len(bufs[0]) == 0) {
+		k := min(n, len(bufs[0]))
+		bufs[0] = bufs[0][k:]
+		n -= k
+		if len(bufs[0]) == 0 {
+			bufs = bufs[1:]
+		}
+	}
+	return bufs
 }
 
 // writeLocked writes b; the caller holds w.mu.

@@ -21,14 +21,33 @@
 //
 // # Reaping
 //
-// Run makes one pass at start, one on every SIGCHLD and one at least every
+// Run makes one pass at start. A pass calls wait4(-1, WNOHANG) until it
+// returns 0 (children remain, none has exited) or ECHILD (no child is left),
+// as runc signals.go and tini's reap_zombies do, retrying on EINTR. Every pid
+// it reaps is sent on Exits, in the order it was reaped.
+//
+// While children remain, Run waits for the next exit in a blocking
+// wait4(-1, 0): the kernel wakes it as soon as a child, own or re-parented,
+// becomes a zombie, and Run follows the reap with a pass to collect
+// whatever else has exited. A zombie so lives only until the scheduler runs
+// Run's thread, without the round trip of a signal through the Go runtime.
+// Once a pass ends in ECHILD, Run waits for SIGCHLD instead (no child is
+// there to wait for), and also makes periodic passes: 1 ms after it started
+// or the last child was gone, then 2, 4, ... ms later, and at least once a
 // second. SIGCHLD is a standard signal and coalesces: several exits may
-// produce one notification, and [signal.Notify] drops what does not fit its
-// channel (catatonit#4, dumb-init#44), so a notification means "at least one
-// child changed", never "one child exited". A pass calls wait4(-1, WNOHANG)
-// until it returns 0 (children remain, none has exited) or ECHILD (no child is
-// left), as runc signals.go and tini's reap_zombies do, retrying on EINTR.
-// Every pid it reaps is sent on Exits, in the order it was reaped.
+// produce one notification, and [signal.Notify] drops what does not fit
+// its channel (catatonit#4, dumb-init#44), so a notification means "at
+// least one child changed", never "one child exited". A child started
+// while Run waits for SIGCHLD is noticed by the next periodic pass, or when
+// it (or an orphan it leaves) exits, whichever comes first; from then on
+// Run blocks in wait4. As the passes double their distance, a child
+// started some time t after that is noticed within about another t, and
+// never more than a second later.
+//
+// Waiting in wait4 takes one thread of the process for as long as children
+// remain, and a goroutine blocked in wait4 cannot be interrupted: Run sees
+// its context only between two reaps, so after the context is done, Run
+// returns once no child is left, or when the next child exits.
 //
 // # Knowing that no descendant is left
 //
@@ -87,9 +106,15 @@ import (
 // wait as zombies.
 const exitBuffer = 256
 
-// sweepInterval is the time between two passes when no SIGCHLD arrives, the
-// "at least once a second" of tini's sigtimedwait timeout.
+// sweepInterval is the longest time between two passes while Run waits
+// for SIGCHLD, the "at least once a second" of tini's sigtimedwait timeout.
 const sweepInterval = time.Second
+
+// firstSweep is the time to the first periodic pass after Run found no
+// child; each later one comes twice as late, up to sweepInterval. So a
+// child started soon after is soon waited for in wait4, and the passes
+// cost about ten wait4 calls each time the last child is gone.
+const firstSweep = time.Millisecond
 
 // Exit is one collected child, or a bare "no child left" notice.
 type Exit struct {
@@ -106,8 +131,9 @@ type Exit struct {
 	Last bool
 }
 
-// waitFunc is one non-blocking wait4(-1) call; a seam for tests.
-type waitFunc func(ws *unix.WaitStatus) (pid int, err error)
+// waitFunc is one wait4(-1) call, blocking until a child exits when block
+// is set and WNOHANG otherwise; a seam for tests.
+type waitFunc func(ws *unix.WaitStatus, block bool) (pid int, err error)
 
 // Reaper collects every child's exit status. Create it with [New]; its zero
 // value is not usable.
@@ -116,6 +142,7 @@ type Reaper struct {
 	wait    waitFunc
 	sigchld chan os.Signal
 	exits   chan Exit
+	sweep   [2]time.Duration // the first and the longest time between passes without a child
 
 	// State owned by Run's goroutine:
 	lastSent bool // the most recent value sent had Last set
@@ -150,6 +177,7 @@ func newReaper(wait waitFunc, buffer int) *Reaper {
 		// "make a pass", and a pass looks at every child.
 		sigchld: make(chan os.Signal, 1),
 		exits:   make(chan Exit, buffer),
+		sweep:   [2]time.Duration{firstSweep, sweepInterval},
 	}
 }
 
@@ -157,10 +185,15 @@ func newReaper(wait waitFunc, buffer int) *Reaper {
 // os.StartProcess probes for pidfd support with a child cloned without an
 // exit signal and collects it itself (syscall.os_checkClonePidfd, go1.26);
 // taking that child would make Go give up pidfds for the whole process.
-// Orphans are never such children: the kernel resets their exit signal to
-// SIGCHLD when it re-parents them.
-func wait4(ws *unix.WaitStatus) (int, error) {
-	return unix.Wait4(-1, ws, unix.WNOHANG, nil)
+// Without __WALL such a child is invisible to wait4, blocking or not: with
+// only it left, wait4 reports ECHILD. Orphans are never such children: the
+// kernel resets their exit signal to SIGCHLD when it re-parents them.
+func wait4(ws *unix.WaitStatus, block bool) (int, error) {
+	options := unix.WNOHANG
+	if block {
+		options = 0
+	}
+	return unix.Wait4(-1, ws, options, nil)
 }
 
 // Exits returns the channel on which Run sends every collected exit, in
@@ -169,66 +202,110 @@ func (r *Reaper) Exits() <-chan Exit {
 	return r.exits
 }
 
-// Run reaps until ctx is done: one pass at start, then one on every SIGCHLD
-// and at least once a second. It must be called exactly once. A send on
-// Exits also gives up when ctx is done, so Run never blocks forever on a
-// consumer that went away. When Run returns it unsubscribes from SIGCHLD
-// and closes Exits.
+// Run reaps until ctx is done: one pass at start; then, while children
+// remain, a blocking wait4 for the next exit followed by a pass; while none
+// is left, a pass on every SIGCHLD and periodic passes, at most a second
+// apart. It must be called exactly once. A send on Exits also gives up when
+// ctx is done, so Run never blocks forever on a consumer that went away;
+// but it cannot leave a blocking wait4, so after ctx is done it returns
+// only once no child is left or the next child has exited. When Run
+// returns it unsubscribes from SIGCHLD and closes Exits.
 func (r *Reaper) Run(ctx context.Context) {
 	defer close(r.exits)
 	defer signal.Stop(r.sigchld)
-	tick := time.NewTicker(sweepInterval)
-	defer tick.Stop()
-	for r.pass(ctx) {
+	timer := time.NewTimer(r.sweep[0])
+	defer timer.Stop()
+	delay := r.sweep[0]
+	for {
+		end, ok := r.pass(ctx, false)
+		if ok && end == running {
+			ok = r.follow(ctx)
+			delay = r.sweep[0] // the children are gone; new ones may come soon
+		}
+		if !ok {
+			return
+		}
+		timer.Reset(delay)
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.sigchld:
-		case <-tick.C:
+		case <-timer.C:
+			delay = min(2*delay, r.sweep[1])
 		}
 	}
 }
 
-// pass reaps every child that has exited and sends the exits. Each exit is
-// held back until the next wait4 result is known, so that the last one can
-// carry Last. It reports false when ctx ended it.
-func (r *Reaper) pass(ctx context.Context) bool {
+// follow waits in wait4 for one exit after another, each followed by a
+// pass, while children remain and ctx is not done. It reports false when
+// ctx ended a pass.
+func (r *Reaper) follow(ctx context.Context) bool {
+	for ctx.Err() == nil {
+		end, ok := r.pass(ctx, true)
+		if !ok || end != running {
+			return ok
+		}
+	}
+	return true
+}
+
+// outcome is how one wait4 call went.
+type outcome int
+
+const (
+	reaped      outcome = iota // a child exited, or changed state otherwise
+	interrupted                // EINTR: call again
+	running                    // children remain, none has exited
+	childless                  // ECHILD: no child is left
+	failed                     // any other error; a later pass tries again
+)
+
+// pass reaps every child that has exited and sends the exits. With block
+// set, it first waits in wait4 until a child exits. Each exit is held back
+// until the next wait4 result is known, so that the last one can carry
+// Last. It returns how the final wait4 call went, and false when ctx ended
+// the pass.
+func (r *Reaper) pass(ctx context.Context, block bool) (outcome, bool) {
 	var held *Exit
 	for {
-		e, more, empty := r.reapOne()
-		if !more {
-			return r.finish(ctx, held, empty)
+		e, how := r.reapOne(block && held == nil)
+		switch how {
+		case interrupted:
+			continue
+		case running, childless, failed:
+			return how, r.finish(ctx, held, how == childless)
 		}
 		if e == nil {
 			continue
 		}
 		if held != nil && !r.send(ctx, *held) {
-			return false
+			return how, false
 		}
 		held = e
 	}
 }
 
-// reapOne makes one wait4 call. more is false when the pass is over, and
-// empty then tells whether it ended in ECHILD. e is nil for a status that is
-// not a termination.
-func (r *Reaper) reapOne() (e *Exit, more, empty bool) {
+// reapOne makes one wait4 call, blocking when block is set. e is the exit
+// when the outcome is reaped; it is nil for a status that is not a
+// termination.
+func (r *Reaper) reapOne(block bool) (e *Exit, how outcome) {
 	var ws unix.WaitStatus
-	pid, err := r.wait(&ws)
+	pid, err := r.wait(&ws, block)
 	switch {
 	case errors.Is(err, unix.EINTR):
-		return nil, true, false
+		return nil, interrupted
 	case errors.Is(err, unix.ECHILD):
-		return nil, false, true
-	case err != nil, pid <= 0:
-		// 0 means children remain. Any other error cannot happen
-		// with these arguments; the next pass tries again.
-		return nil, false, false
+		return nil, childless
+	case err != nil:
+		// Cannot happen with these arguments.
+		return nil, failed
+	case pid <= 0:
+		return nil, running
 	}
 	if x, ok := exitOf(pid, ws); ok {
-		return &x, true, false
+		return &x, reaped
 	}
-	return nil, true, false
+	return nil, reaped
 }
 
 // finish ends a pass: it sends the held exit, marked Last when the pass

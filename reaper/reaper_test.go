@@ -22,6 +22,7 @@ func init() {
 	helpers["orphan"] = helperOrphan
 	helpers["busy"] = helperBusy
 	helpers["notice"] = helperNotice
+	helpers["deaf"] = helperDeaf
 }
 
 // Status words as wait4 fills them in.
@@ -46,7 +47,7 @@ var (
 
 // script returns a waitFunc that plays steps in order, then ECHILD.
 func script(steps ...step) waitFunc {
-	return func(ws *unix.WaitStatus) (int, error) {
+	return func(ws *unix.WaitStatus, block bool) (int, error) {
 		if len(steps) == 0 {
 			return 0, unix.ECHILD
 		}
@@ -126,7 +127,7 @@ func TestPass(t *testing.T) {
 			}
 			r := newReaper(script(steps...), 16)
 			for i, p := range tc.passes {
-				if !r.pass(context.Background()) {
+				if _, ok := r.pass(context.Background(), false); !ok {
 					t.Fatalf("pass %d reported a cancelled context", i)
 				}
 				if got := sent(r); !reflect.DeepEqual(got, p.want) {
@@ -137,45 +138,124 @@ func TestPass(t *testing.T) {
 	}
 }
 
-// TestRunLoop drives Run with scripted results, one pass per SIGCHLD.
+// TestRunLoop drives Run with scripted wait4 results and checks which
+// calls it makes: a pass at start; while children remain, a blocking wait4
+// for the next exit, followed by a non-blocking pass, with no SIGCHLD
+// needed; once none is left, a pass per SIGCHLD.
 func TestRunLoop(t *testing.T) {
-	results := make(chan step)
 	ctx, cancel := context.WithCancel(context.Background())
-	wait := func(ws *unix.WaitStatus) (int, error) {
+	defer cancel()
+	calls := make(chan bool) // the block argument of every call
+	results := make(chan step)
+	wait := func(ws *unix.WaitStatus, block bool) (int, error) {
 		select {
-		case s := <-results:
-			*ws = s.ws
-			return s.pid, s.err
-		case <-ctx.Done(): // a pass the ticker started
-			return 0, nil
+		case calls <- block:
+		case <-ctx.Done():
+			return 0, unix.ECHILD
 		}
+		s := <-results // like wait4 itself, deaf to ctx once called
+		*ws = s.ws
+		return s.pid, s.err
 	}
 	r := newReaper(wait, 16)
+	r.sweep = [2]time.Duration{time.Hour, time.Hour} // no periodic pass: every call below is accounted for
 	done := make(chan struct{})
 	go func() {
 		r.Run(ctx)
 		close(done)
 	}()
+	answer := func(block bool, s step) {
+		t.Helper()
+		select {
+		case got := <-calls:
+			if got != block {
+				t.Fatalf("wait4 called with block %v, want %v", got, block)
+			}
+			results <- s
+		case <-time.After(helperTimeout):
+			t.Fatalf("no wait4 call; want one with block %v", block)
+		}
+	}
 
-	results <- echild // the pass at start
+	answer(false, echild) // the pass at start
 	expectExit(t, r, Exit{Last: true})
 	notify(r)
-	results <- step{pid: 7, ws: exited(3)}
-	results <- none
+	answer(false, none) // a child was started: Run now waits for it
+	answer(true, step{pid: 7, ws: exited(3)})
+	answer(false, none)
 	expectExit(t, r, Exit{Pid: 7, Code: 3})
+	answer(true, eintr)
+	answer(true, step{pid: 8, ws: killed(syscall.SIGKILL)})
+	answer(false, echild)
+	expectExit(t, r, Exit{Pid: 8, Code: 137, Signal: syscall.SIGKILL, Last: true})
+	notify(r) // a spurious SIGCHLD: a pass, nothing to send
+	answer(false, echild)
 	notify(r)
-	results <- echild
+	answer(false, none)
+	answer(true, step{pid: 10, ws: exited(1)})
+	answer(false, none)
+	expectExit(t, r, Exit{Pid: 10, Code: 1})
+	answer(true, echild) // the other child vanished unreaped
 	expectExit(t, r, Exit{Last: true})
 
+	// Cancelled during a blocking wait4, Run returns after the next exit.
+	notify(r)
+	answer(false, none)
+	select {
+	case block := <-calls:
+		if !block {
+			t.Fatal("wait4 called without block, want a blocking call")
+		}
+	case <-time.After(helperTimeout):
+		t.Fatal("Run did not block in wait4")
+	}
 	cancel()
+	results <- step{pid: 9, ws: exited(0)}
 	select {
 	case <-done:
 	case <-time.After(helperTimeout):
 		t.Fatal("Run did not return after cancel")
 	}
-	if _, ok := <-r.Exits(); ok {
-		t.Error("Exits not closed after Run returned")
+	for e := range r.Exits() {
+		if e.Pid != 9 {
+			t.Errorf("after cancel: %+v", e)
+		}
 	}
+}
+
+// TestRunSweeps: with no child and no SIGCHLD, Run still makes passes of
+// its own, and the first one that finds a child leads to a blocking wait4.
+func TestRunSweeps(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	calls := make(chan bool)
+	results := make(chan step)
+	wait := func(ws *unix.WaitStatus, block bool) (int, error) {
+		select {
+		case calls <- block:
+		case <-ctx.Done():
+			return 0, unix.ECHILD
+		}
+		s := <-results
+		*ws = s.ws
+		return s.pid, s.err
+	}
+	r := newReaper(wait, 16)
+	r.sweep = [2]time.Duration{time.Millisecond, 4 * time.Millisecond}
+	go r.Run(ctx)
+	for i, s := range []step{echild, echild, echild, echild, echild, none, {pid: 5, ws: exited(0)}, echild} {
+		select {
+		case block := <-calls:
+			if want := i == 6; block != want {
+				t.Fatalf("call %d: block %v, want %v", i, block, want)
+			}
+			results <- s
+		case <-time.After(helperTimeout):
+			t.Fatalf("no wait4 call %d", i)
+		}
+	}
+	expectExit(t, r, Exit{Last: true})
+	expectExit(t, r, Exit{Pid: 5, Last: true})
 }
 
 // notify delivers SIGCHLD the way signal.Notify does: never blocking, so
@@ -204,7 +284,7 @@ func expectExit(t *testing.T, r *Reaper, want Exit) {
 // ctx can end the send.
 func TestRunCancelWhileBlocked(t *testing.T) {
 	pid := 100
-	wait := func(ws *unix.WaitStatus) (int, error) {
+	wait := func(ws *unix.WaitStatus, block bool) (int, error) {
 		pid++
 		*ws = exited(0)
 		return pid, nil
@@ -467,5 +547,45 @@ func helperNotice([]string) {
 	h.start("first", self("exit", "3"))
 	h.drain()
 	h.start("second", self("exit", "4"))
+	h.drain()
+}
+
+// TestDeaf: a Reaper that gets no SIGCHLD and makes no periodic pass still
+// reports every exit while a child is alive, its own children's and an
+// adopted orphan's, because it waits for them in wait4.
+func TestDeaf(t *testing.T) {
+	run := newRun(t, runHelper(t, "deaf", nil))
+	for role, pid := range run.started {
+		run.exitOf(t, pid)
+		if role == "keeper" && !run.exitOf(t, pid).Last {
+			t.Errorf("keeper's exit lacks Last")
+		}
+	}
+	run.checkEnd(t)
+}
+
+func helperDeaf([]string) {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		fail("%v", err)
+	}
+	h := &harness{
+		r:       newReaper(wait4, exitBuffer), // no SIGCHLD subscription
+		pending: map[int]bool{}, roles: map[string]int{},
+		deadline: time.After(helperTimeout),
+	}
+	h.r.sweep = [2]time.Duration{time.Hour, time.Hour}
+	keep, release := mustPipe()
+	keeper := sh("read x; exit 0")
+	keeper.Stdin = keep
+	h.start("keeper", keeper)
+	keep.Close()
+	h.run()
+	for i := range 3 {
+		h.waitFor(h.start("quick"+strconv.Itoa(i), self("exit", "3")))
+	}
+	gpid, letGo := startOrphan(h)
+	letGo()
+	h.waitFor(gpid)
+	release.Close()
 	h.drain()
 }

@@ -351,24 +351,33 @@ func floorTerm(n int, settle time.Duration) (time.Duration, error) {
 
 // orphanScenario runs cinit as PID 1 of a new PID namespace; its child
 // double-forks short sleepers, which become cinit's children. Every sample
-// interval the harness counts cinit's children that are zombies.
+// interval the harness counts cinit's children that are zombies. When
+// tini(1) is installed, the same loop runs under tini as PID 1 too, as a
+// reference for what a C init that reaps on SIGCHLD achieves on the same
+// machine.
 func (c *config) orphanScenario() []row {
 	figure := fmt.Sprintf("%d double-forked orphans as PID 1", c.orphans)
 	target := fmt.Sprintf("0 zombies in any %s sample", c.sample)
 	if _, err := exec.LookPath("unshare"); err != nil {
 		return []row{errorRow(figure, target, errors.New("unshare not found (util-linux)"))}
 	}
-	pf := c.procfile("orphans", fmt.Sprintf(
-		"a: i=0; while [ $i -lt %d ]; do (sleep %s &); i=$((i+1)); done; echo spawned $i; sleep 1",
-		c.orphans, c.orphanNap))
-	s, err := c.orphanRun(pf)
+	loop := fmt.Sprintf("i=0; while [ $i -lt %d ]; do (sleep %s &); i=$((i+1)); done; echo spawned $i; sleep 1",
+		c.orphans, c.orphanNap)
+	pf := c.procfile("orphans", "a: "+loop)
+	s, err := c.orphanRun([]string{c.cinit, "-f", pf, "-t", "2"}, filepath.Dir(pf))
 	if err != nil {
 		return []row{errorRow(figure, target, err)}
+	}
+	base := "—"
+	if tini, err := exec.LookPath("tini"); err == nil {
+		if t, err := c.orphanRun([]string{tini, "-s", "--", "/bin/sh", "-c", loop}, filepath.Dir(pf)); err == nil {
+			base = fmt.Sprintf("tini: max %d, %d of %d samples", t.maxZ, t.withZ, t.samples)
+		}
 	}
 	return []row{{
 		figure: figure,
 		cinit:  fmt.Sprintf("max %d zombies", s.maxZ),
-		base:   "—",
+		base:   base,
 		value:  fmt.Sprintf("%d of %d samples with zombies", s.withZ, s.samples),
 		target: target,
 		pass:   s.maxZ == 0 && s.spawned,
@@ -383,15 +392,17 @@ type zombieStats struct {
 	dur                           time.Duration
 }
 
-func (c *config) orphanRun(pf string) (zombieStats, error) {
+// orphanRun runs initCmd (cinit or tini, with its arguments) as PID 1 of a
+// new PID namespace and samples its zombie children until it exits.
+func (c *config) orphanRun(initCmd []string, dir string) (zombieStats, error) {
 	var s zombieStats
 	r, w, err := os.Pipe()
 	if err != nil {
 		return s, err
 	}
 	var errb bytes.Buffer
-	argv := []string{"unshare", "--pid", "--fork", "--mount-proc", c.cinit, "-f", pf, "-t", "2"}
-	cmd := command(argv, filepath.Dir(pf), w, &errb)
+	argv := append([]string{"unshare", "--pid", "--fork", "--mount-proc"}, initCmd...)
+	cmd := command(argv, dir, w, &errb)
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
 		w.Close()
@@ -413,7 +424,7 @@ func (c *config) orphanRun(pf string) (zombieStats, error) {
 	}()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	// cinit is unshare's only child.
+	// The init is unshare's only child.
 	init := 0
 	for init == 0 {
 		if k := children(cmd.Process.Pid); len(k) > 0 {
@@ -435,7 +446,7 @@ func (c *config) orphanRun(pf string) (zombieStats, error) {
 			s.dur = time.Since(t0)
 			s.spawned = <-spawned
 			if err != nil {
-				return s, fmt.Errorf("cinit as PID 1: %v: %s", err, lastLine(errb.String()))
+				return s, fmt.Errorf("%s as PID 1: %v: %s", filepath.Base(initCmd[0]), err, lastLine(errb.String()))
 			}
 			return s, nil
 		case <-timeout:
