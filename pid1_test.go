@@ -1,10 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"errors"
-	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 )
@@ -17,23 +13,9 @@ import (
 func TestPID1_ClosedStdoutIs141(t *testing.T) {
 	requirePIDNamespace(t)
 	dir := writeProcfile(t, "a: exec yes\nb: exec sleep 1000\n")
-	cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", "--kill-child", cinitBin, "-f", filepath.Join(dir, "Procfile"))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
-	out.Close()
-	err = cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 141 {
-		t.Fatalf("cinit as PID 1 ended with %v, want exit 141", err)
+	code := closeStdoutAfterOneLine(t, dir, "unshare", "--pid", "--fork", "--mount-proc", "--kill-child", cinitBin)
+	if code != 141 {
+		t.Fatalf("cinit as PID 1 exited %d, want 141", code)
 	}
 }
 
