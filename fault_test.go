@@ -451,18 +451,18 @@ func faultSigs(args []string) int {
 	return 0
 }
 
-// faultSlowStop prints "stopping" on SIGTERM, waits for the file
-// "proceed", prints "bye" and exits 0.
+// faultSlowStop prints "stopping" on SIGTERM, waits for SIGUSR2, prints
+// "bye" and exits 0.
 func faultSlowStop(args []string) int {
 	recordPid()
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, syscall.SIGTERM)
+	proceed := make(chan os.Signal, 1)
+	signal.Notify(proceed, syscall.SIGUSR2)
 	fmt.Println("ready")
 	<-c
 	fmt.Println("stopping")
-	for !exists("proceed") {
-		time.Sleep(5 * time.Millisecond)
-	}
+	<-proceed
 	fmt.Println("bye")
 	return 0
 }
@@ -950,7 +950,7 @@ func TestFaultStopAndContinueChild(t *testing.T) {
 		f.waitLine("a", "stopping")
 		pid := onlyPid(t, f)
 		stop(t, pid)
-		os.WriteFile(filepath.Join(f.dir, "proceed"), nil, 0o644)
+		syscall.Kill(pid, syscall.SIGUSR2) // pending until the child runs again
 		syscall.Kill(pid, syscall.SIGCONT)
 		code, lines := f.end()
 		if i, j := indexOf(lines, "a", "bye"), indexOf(lines, "cinit", "a exited with code 0"); code != 0 || i < 0 || j < i {
