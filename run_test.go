@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -230,6 +232,50 @@ func TestShellExpandsPortNotCinit(t *testing.T) {
 	_, lines, _ := runCinit(t, dir, []string{"PORT="}, "-p", "6000")
 	if got := linesOf(lines, "a"); len(got) == 0 || got[0] != "$PORT 6000" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// A line of plain words runs without the shell (supervisor/direct.go);
+// its program must see what it would see under /bin/sh -c 'exec ...'.
+// "exec env" names a shell builtin, so that line goes to the shell.
+func TestDirectCommandSeesWhatTheShellGives(t *testing.T) {
+	dir := writeProcfile(t, "direct: env\nshell: exec env\n")
+	code, lines, stderr := runCinit(t, dir, []string{"PWD=/"}, "--oneshot", "direct,shell")
+	if code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, tail(lines))
+	}
+	direct, shell := envSet(linesOf(lines, "direct")), envSet(linesOf(lines, "shell"))
+	real, _ := filepath.EvalSymlinks(dir)
+	if direct["PWD"] != real {
+		t.Errorf("PWD = %q, want %q", direct["PWD"], real)
+	}
+	if len(direct) < 5 || !maps.Equal(direct, shell) {
+		t.Errorf("environments differ:\ndirect %q\nshell  %q", direct, shell)
+	}
+}
+
+// envSet maps the lines of env's output to their values, without the two
+// variables that differ between instances.
+func envSet(lines []string) map[string]string {
+	m := map[string]string{}
+	for _, l := range lines {
+		if k, v, ok := strings.Cut(l, "="); ok && k != "PS" && k != "PORT" {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// exec refusing a file that looked runnable hands the line to the shell,
+// which reports it as it always did.
+func TestDirectCommandExecFailureGoesToTheShell(t *testing.T) {
+	dir := writeProcfile(t, "a: ./fake\n")
+	if err := os.WriteFile(filepath.Join(dir, "fake"), []byte("\x7fELF not a program\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, lines, stderr := runCinit(t, dir, nil)
+	if code != 126 || !slices.ContainsFunc(linesOf(lines, "a"), func(l string) bool { return strings.Contains(l, "Exec format error") }) {
+		t.Fatalf("exit %d, want 126 with the shell's message: %s\n%s", code, stderr, tail(lines))
 	}
 }
 

@@ -98,20 +98,17 @@ type singleRun struct {
 // start starts CMD. On failure it returns cinit's exit status and a message
 // naming the command.
 func (s *singleRun) start() (int, error) {
-	path, argv, err := s.command()
+	path, argv, env, direct, err := s.command()
 	if err != nil {
 		return execFailure(argv[0], err)
 	}
 	s.fg = ownsTerminal()
-	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
-		Dir:   s.cfg.Dir,
-		Env:   s.cfg.Env,
-		Files: []uintptr{uintptr(syscall.Stdin), uintptr(syscall.Stdout), uintptr(syscall.Stderr)},
-		// Foreground implies Setpgid; the child makes itself the
-		// foreground group with signals still blocked, so SIGTTOU
-		// cannot stop it (syscall/exec_linux.go).
-		Sys: &syscall.SysProcAttr{Setpgid: true, Foreground: s.fg, Ctty: syscall.Stdin},
-	})
+	pid, err := s.fork(path, argv, env)
+	if err != nil && direct {
+		// As for an instance: the shell decides what exec refused.
+		path, argv, env = s.shell()
+		pid, err = s.fork(path, argv, env)
+	}
 	if err != nil {
 		s.fg = false
 		return execFailure(argv[0], err)
@@ -121,15 +118,38 @@ func (s *singleRun) start() (int, error) {
 	return 0, nil
 }
 
-// command returns the program to execute and its argv: /bin/sh -c for a
-// Procfile command (with exec inserted, as for an instance: SPEC section 4),
-// or the argv itself with its program found as execvp would.
-func (s *singleRun) command() (path string, argv []string, err error) {
+// fork starts CMD with cinit's stdio in its own process group.
+func (s *singleRun) fork(path string, argv, env []string) (int, error) {
+	return syscall.ForkExec(path, argv, &syscall.ProcAttr{
+		Dir:   s.cfg.Dir,
+		Env:   env,
+		Files: []uintptr{uintptr(syscall.Stdin), uintptr(syscall.Stdout), uintptr(syscall.Stderr)},
+		// Foreground implies Setpgid; the child makes itself the
+		// foreground group with signals still blocked, so SIGTTOU
+		// cannot stop it (syscall/exec_linux.go).
+		Sys: &syscall.SysProcAttr{Setpgid: true, Foreground: s.fg, Ctty: syscall.Stdin},
+	})
+}
+
+// command returns the program to execute, its argv and environment: a
+// Procfile command runs as an instance would (directly when the shell
+// would only exec it, else through /bin/sh -c with exec inserted: SPEC
+// section 4); an argv runs itself, its program found as execvp would.
+func (s *singleRun) command() (path string, argv, env []string, direct bool, err error) {
 	if s.cfg.Shell != "" {
-		return "/bin/sh", []string{"/bin/sh", "-c", shellLine(s.cfg.Shell)}, nil
+		if path, argv, env, ok := directCommand(s.cfg.Shell, s.cfg.Env, s.cfg.Dir); ok {
+			return path, argv, env, true, nil
+		}
+		path, argv, env = s.shell()
+		return path, argv, env, false, nil
 	}
 	path, err = findProgram(s.cfg.Argv[0], s.cfg.Dir)
-	return path, s.cfg.Argv, err
+	return path, s.cfg.Argv, s.cfg.Env, false, err
+}
+
+// shell runs the Procfile command through /bin/sh -c.
+func (s *singleRun) shell() (path string, argv, env []string) {
+	return "/bin/sh", []string{"/bin/sh", "-c", shellLine(s.cfg.Shell)}, s.cfg.Env
 }
 
 // findProgram finds the program name. A name with a slash is a path, relative

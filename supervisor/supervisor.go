@@ -1,7 +1,8 @@
 // Package supervisor runs the instances of a Procfile and tears them down.
 //
 // [Run] is one loop that owns the process table. It starts every instance
-// as /bin/sh -c in its own process group (SPEC section 4), and then only
+// as /bin/sh -c in its own process group (SPEC section 4; a line of plain
+// words runs without the shell, see direct.go), and then only
 // receives messages: exits from package reaper, signals, "drained" notes
 // from the output pipes, timers, results of readiness checks and a broken
 // stdout. Nothing else touches the table, so no lock guards it (runsit's

@@ -52,11 +52,11 @@ const (
 // ended reports whether the unit will not run again.
 func (u *unit) ended() bool { return u.state == over }
 
-// start runs one instance: /bin/sh -c in its own process group, stdin from
-// /dev/null, stdout and stderr into one pipe (two when cfg.Split), and
+// start runs one instance: its command in its own process group (see
+// spawn), stdin from /dev/null, stdout and stderr into one pipe (two when cfg.Split), and
 // records it in the table before the loop next reads an exit.
 func (s *supervisor) start(u *unit) {
-	reads, pid, err := s.spawn(shellLine(u.inst.Command), s.environ(u.inst), true)
+	reads, pid, err := s.spawn(u.inst.Command, s.environ(u.inst), true)
 	if err != nil {
 		s.event(output.Event{Kind: "error", Process: u.inst.Name, Text: u.inst.Name + " could not start: " + err.Error()})
 		u.state, u.failed = over, true
@@ -78,9 +78,24 @@ func (s *supervisor) start(u *unit) {
 	s.watchReadiness(u)
 }
 
-// spawn forks /bin/sh -c line. With pipes it returns the read ends of the
-// output pipes; without, the child's output goes to /dev/null.
-func (s *supervisor) spawn(line string, env []string, pipes bool) ([]*os.File, int, error) {
+// spawn starts command as an instance or a check would run: directly when
+// the shell would only exec it (see direct.go), else through /bin/sh -c
+// with exec inserted (SPEC section 4). With pipes it returns the read ends
+// of the output pipes; without, the child's output goes to /dev/null.
+func (s *supervisor) spawn(command string, env []string, pipes bool) ([]*os.File, int, error) {
+	if path, argv, denv, ok := directCommand(command, env, s.cfg.Dir); ok {
+		reads, pid, err := s.fork(path, argv, denv, pipes)
+		if err == nil {
+			return reads, pid, nil
+		}
+		// exec refused what looked runnable (a binary for another
+		// machine, say): the shell decides and reports.
+	}
+	return s.fork("/bin/sh", []string{"/bin/sh", "-c", shellLine(command)}, env, pipes)
+}
+
+// fork starts path in its own process group, stdin from /dev/null.
+func (s *supervisor) fork(path string, argv, env []string, pipes bool) ([]*os.File, int, error) {
 	var reads, writes []*os.File
 	out := []*os.File{s.devnull}
 	if pipes {
@@ -90,7 +105,7 @@ func (s *supervisor) spawn(line string, env []string, pipes bool) ([]*os.File, i
 		}
 		out = writes
 	}
-	pid, err := syscall.ForkExec("/bin/sh", []string{"/bin/sh", "-c", line}, &syscall.ProcAttr{
+	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
 		Dir:   s.cfg.Dir,
 		Env:   env,
 		Files: []uintptr{s.devnull.Fd(), out[0].Fd(), out[len(out)-1].Fd()},
