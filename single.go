@@ -16,11 +16,12 @@ import (
 // single runs one command as init (cinit -- CMD, cinit run; SPEC section 9)
 // and returns the status cinit exits with.
 func single(inv invocation) int {
+	subscribed := subscribe()
 	cfg, err := singleConfig(inv, os.Environ())
 	if err != nil {
 		return fail(err)
 	}
-	sigs, r, err := subscribe()
+	sigs, r, err := subscribed()
 	if err != nil {
 		return fail(err)
 	}

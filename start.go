@@ -15,12 +15,13 @@ import (
 
 // start runs the Procfile (cinit start) and returns cinit's exit status.
 func start(o options, names []string) int {
+	subscribed := subscribe()
 	p, err := load(o, names, os.Environ())
 	if err != nil {
 		return fail(err)
 	}
 	warn(p.warnings)
-	sigs, r, err := subscribe()
+	sigs, r, err := subscribed()
 	if err != nil {
 		return fail(err)
 	}
@@ -43,17 +44,34 @@ func start(o options, names []string) int {
 }
 
 // subscribe subscribes to every signal cinit handles and starts the
-// reaper; both must happen before the first child starts
-// (style-anchors.md §5.5). Neither is undone: cinit exits right after, and
-// signal.Stop costs milliseconds of handler changes on the way out.
-func subscribe() (<-chan os.Signal, *reaper.Reaper, error) {
-	sigs := signals.Subscribe()
-	r, err := reaper.New()
-	if err != nil {
-		return nil, nil, err
+// reaper, in the background; the function it returns waits for both, and
+// must be called before the first child starts (style-anchors.md §5.5).
+// Each signal.Notify costs a round trip to the Go runtime's signal thread
+// (about 50 µs on the machine of BENCHMARKS.md, 0.6 ms for the whole
+// list), so it runs while the configuration loads. A stop signal that
+// arrives meanwhile waits for the loop like any other; if loading fails,
+// cinit exits 2 with it unhandled. Neither is undone: cinit exits right
+// after, and signal.Stop costs milliseconds of handler changes on the way
+// out.
+func subscribe() func() (<-chan os.Signal, *reaper.Reaper, error) {
+	type subscription struct {
+		sigs <-chan os.Signal
+		r    *reaper.Reaper
+		err  error
 	}
-	go r.Run(context.Background())
-	return sigs, r, nil
+	done := make(chan subscription, 1)
+	go func() {
+		sigs := signals.Subscribe()
+		r, err := reaper.New()
+		if err == nil {
+			go r.Run(context.Background())
+		}
+		done <- subscription{sigs, r, err}
+	}()
+	return func() (<-chan os.Signal, *reaper.Reaper, error) {
+		s := <-done
+		return s.sigs, s.r, s.err
+	}
 }
 
 // outputOptions settles color, timestamps and the name column.

@@ -12,12 +12,14 @@
 //
 // # Setting up
 //
-// [New] subscribes to SIGCHLD and, when cinit is not PID 1, makes cinit a
-// child subreaper (PR_SET_CHILD_SUBREAPER), so that orphans of its children
-// are re-parented to cinit and not to the real init. Call New before starting
-// any child: a child that exits before SIGCHLD is subscribed is found only by
-// the next periodic pass (runc fixed a hang of this kind in commit 404181e).
-// Then run [Reaper.Run] in its own goroutine.
+// [New] makes cinit a child subreaper (PR_SET_CHILD_SUBREAPER) when it is
+// not PID 1, so that orphans of its children are re-parented to cinit and
+// not to the real init; call it before starting any child. Then run
+// [Reaper.Run] in its own goroutine. Run subscribes to SIGCHLD before its
+// first pass, so an exit that comes before the subscription is found by
+// that pass (runc fixed a hang of a reaper that could miss one, commit
+// 404181e), and the subscription, which costs a round trip to the Go
+// runtime's signal thread, is not on the way to the first child's start.
 //
 // # Reaping
 //
@@ -143,6 +145,8 @@ type Reaper struct {
 	sigchld chan os.Signal
 	exits   chan Exit
 	sweep   [2]time.Duration // the first and the longest time between passes without a child
+	// subscribe makes Run subscribe sigchld to SIGCHLD (New's Reapers).
+	subscribe bool
 
 	// State owned by Run's goroutine:
 	lastSent bool // the most recent value sent had Last set
@@ -153,11 +157,11 @@ func IsInit() bool {
 	return os.Getpid() == 1
 }
 
-// New subscribes to SIGCHLD and, when cinit is not PID 1, makes it a child
-// subreaper so that orphans of its descendants are re-parented to it. It must
-// be called before any child is started, and only once: a second Reaper
-// would take exits from the first. The error reports a failure to
-// become a subreaper, in which case nothing is left subscribed.
+// New makes cinit a child subreaper, when it is not PID 1, so that orphans
+// of its descendants are re-parented to it, and returns a Reaper whose Run
+// subscribes to SIGCHLD. It must be called before any child is started,
+// and only once: a second Reaper would take exits from the first. The
+// error reports a failure to become a subreaper.
 func New() (*Reaper, error) {
 	r := newReaper(wait4, exitBuffer)
 	if !IsInit() {
@@ -165,7 +169,7 @@ func New() (*Reaper, error) {
 			return nil, fmt.Errorf("reaper: set child subreaper: %w", err)
 		}
 	}
-	signal.Notify(r.sigchld, syscall.SIGCHLD)
+	r.subscribe = true
 	return r, nil
 }
 
@@ -202,16 +206,19 @@ func (r *Reaper) Exits() <-chan Exit {
 	return r.exits
 }
 
-// Run reaps until ctx is done: one pass at start; then, while children
-// remain, a blocking wait4 for the next exit followed by a pass; while none
-// is left, a pass on every SIGCHLD and periodic passes, at most a second
-// apart. It must be called exactly once. A send on Exits also gives up when
+// Run reaps until ctx is done: it subscribes to SIGCHLD (a Reaper from
+// New) and makes one pass; then, while children remain, a blocking wait4
+// for the next exit followed by a pass; while none is left, a pass on
+// every SIGCHLD and periodic passes, at most a second apart. It must be called exactly once. A send on Exits also gives up when
 // ctx is done, so Run never blocks forever on a consumer that went away;
 // but it cannot leave a blocking wait4, so after ctx is done it returns
 // only once no child is left or the next child has exited. When Run
 // returns it unsubscribes from SIGCHLD and closes Exits.
 func (r *Reaper) Run(ctx context.Context) {
 	defer close(r.exits)
+	if r.subscribe {
+		signal.Notify(r.sigchld, syscall.SIGCHLD)
+	}
 	defer signal.Stop(r.sigchld)
 	timer := time.NewTimer(r.sweep[0])
 	defer timer.Stop()
