@@ -29,19 +29,37 @@ import (
 // var.c, defpathvar); dash does not export it.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// directCommand returns the program and argv that `/bin/sh -c 'exec
-// COMMAND'` would execute for command, and the environment it would pass,
-// when cinit can tell them for certain; ok is false otherwise.
-func directCommand(command string, env []string, dir string) (path string, argv, env2 []string, ok bool) {
+// launcher decides which lines run without the shell, for one directory,
+// and remembers what it found: the PWD, and where each program is (or that
+// the shell must decide), as a shell's own table of commands does. A
+// program removed since is no harm: exec fails and the shell takes the
+// line. It belongs to the goroutine that starts processes.
+type launcher struct {
+	dir   string
+	pwd   string            // the PWD dash would export, once known
+	found map[string]string // PATH, NUL, name → program; "" when the shell decides
+}
+
+// newLauncher returns a launcher for children that run in dir.
+func newLauncher(dir string) *launcher {
+	return &launcher{dir: dir, found: map[string]string{}}
+}
+
+// command returns the program and argv that `/bin/sh -c 'exec COMMAND'`
+// would execute for command, and the environment it would pass, when
+// cinit can tell them for certain; ok is false otherwise. The environment
+// it returns is a copy of env with PWD set.
+func (l *launcher) command(command string, env []string) (path string, argv, env2 []string, ok bool) {
 	if argv, ok = plainArgv(command); !ok {
 		return "", nil, nil, false
 	}
-	if path, ok = findRunnable(argv[0], env, dir); !ok {
+	if path = l.program(argv[0], env); path == "" {
 		return "", nil, nil, false
 	}
-	pwd, ok := shellPWD(env, dir)
-	if !ok {
-		return "", nil, nil, false
+	if l.pwd == "" {
+		if l.pwd, ok = shellPWD(env, l.dir); !ok {
+			return "", nil, nil, false
+		}
 	}
 	env2 = make([]string, 0, len(env)+1)
 	for _, kv := range env {
@@ -49,7 +67,20 @@ func directCommand(command string, env []string, dir string) (path string, argv,
 			env2 = append(env2, kv)
 		}
 	}
-	return path, argv, append(env2, "PWD="+pwd), true
+	return path, argv, append(env2, "PWD="+l.pwd), true
+}
+
+// program finds name for env's PATH once (see findRunnable), "" when the
+// shell must decide.
+func (l *launcher) program(name string, env []string) string {
+	pathVar, _ := lookupEnv(env, "PATH")
+	key := pathVar + "\x00" + name
+	path, seen := l.found[key]
+	if !seen {
+		path, _ = findRunnable(name, env, l.dir)
+		l.found[key] = path
+	}
+	return path
 }
 
 // plainArgv returns the words of command when the shell would pass them on

@@ -138,3 +138,36 @@ func TestShellPWD(t *testing.T) {
 		}
 	}
 }
+
+func TestLauncher(t *testing.T) {
+	bin, dir := t.TempDir(), t.TempDir()
+	prog := writeFile(t, bin, "prog", "#!/bin/sh\n", 0o755)
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLauncher(dir)
+	env := []string{"PATH=" + bin, "PWD=/", "A=1"}
+	path, argv, env2, ok := l.command("prog a b", env)
+	if !ok || path != prog || !slices.Equal(argv, []string{"prog", "a", "b"}) {
+		t.Fatalf("command = %q %q %v", path, argv, ok)
+	}
+	if want := []string{"PATH=" + bin, "A=1", "PWD=" + real}; !slices.Equal(env2, want) {
+		t.Errorf("environment %q, want %q", env2, want)
+	}
+	if !slices.Equal(env, []string{"PATH=" + bin, "PWD=/", "A=1"}) {
+		t.Errorf("the caller's environment changed: %q", env)
+	}
+	// Found once, like a shell's table of commands: a program removed
+	// since is left for exec to refuse (and the shell to take over).
+	os.Remove(prog)
+	if path, _, _, ok := l.command("prog", env); !ok || path != prog {
+		t.Errorf("after removal: %q, %v; want the remembered %q", path, ok, prog)
+	}
+	if _, _, _, ok := l.command("other", env); ok {
+		t.Error("a program nowhere in PATH runs without the shell")
+	}
+	if _, _, _, ok := l.command("echo $A", env); ok {
+		t.Error("an expansion runs without the shell")
+	}
+}

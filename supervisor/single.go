@@ -137,7 +137,7 @@ func (s *singleRun) fork(path string, argv, env []string) (int, error) {
 // section 4); an argv runs itself, its program found as execvp would.
 func (s *singleRun) command() (path string, argv, env []string, direct bool, err error) {
 	if s.cfg.Shell != "" {
-		if path, argv, env, ok := directCommand(s.cfg.Shell, s.cfg.Env, s.cfg.Dir); ok {
+		if path, argv, env, ok := newLauncher(s.cfg.Dir).command(s.cfg.Shell, s.cfg.Env); ok {
 			return path, argv, env, true, nil
 		}
 		path, argv, env = s.shell()

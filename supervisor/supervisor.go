@@ -130,6 +130,7 @@ type supervisor struct {
 	dependents map[string][]*unit // by process type: the units that start after it
 	byPid      map[int]*unit      // units whose process is running or not yet reported
 	checks     map[int]checkRun   // pids of running exec readiness checks
+	launch     *launcher          // how a line starts, and the programs found
 	broken     <-chan struct{}    // the output's Broken channel; nil once handled
 	childless  bool               // no child is left: set by the last reaped exit, cleared by a start
 	stops      int                // stop signals received since cinit started
@@ -149,6 +150,7 @@ func newSupervisor(cfg Config, exits <-chan reaper.Exit, sigs <-chan os.Signal) 
 		wake:      make(chan func(), 64),
 		byPid:     make(map[int]*unit, len(cfg.Instances)),
 		checks:    map[int]checkRun{},
+		launch:    newLauncher(cfg.Dir),
 		broken:    cfg.Out.Broken(),
 		childless: true,
 	}

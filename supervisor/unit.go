@@ -83,7 +83,7 @@ func (s *supervisor) start(u *unit) {
 // with exec inserted (SPEC section 4). With pipes it returns the read ends
 // of the output pipes; without, the child's output goes to /dev/null.
 func (s *supervisor) spawn(command string, env []string, pipes bool) ([]*os.File, int, error) {
-	if path, argv, denv, ok := directCommand(command, env, s.cfg.Dir); ok {
+	if path, argv, denv, ok := s.launch.command(command, env); ok {
 		reads, pid, err := s.fork(path, argv, denv, pipes)
 		if err == nil {
 			return reads, pid, nil
