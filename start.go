@@ -53,9 +53,9 @@ func start(o options, names []string) int {
 // cinit exits 2 with it unhandled. Neither is undone: cinit exits right
 // after, and signal.Stop costs milliseconds of handler changes on the way
 // out.
-func subscribe() func() (<-chan os.Signal, *reaper.Reaper, error) {
+func subscribe() func() (signals.Channels, *reaper.Reaper, error) {
 	type subscription struct {
-		sigs <-chan os.Signal
+		sigs signals.Channels
 		r    *reaper.Reaper
 		err  error
 	}
@@ -68,7 +68,7 @@ func subscribe() func() (<-chan os.Signal, *reaper.Reaper, error) {
 		}
 		done <- subscription{sigs, r, err}
 	}()
-	return func() (<-chan os.Signal, *reaper.Reaper, error) {
+	return func() (signals.Channels, *reaper.Reaper, error) {
 		s := <-done
 		return s.sigs, s.r, s.err
 	}

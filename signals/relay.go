@@ -3,38 +3,53 @@ package signals
 import (
 	"os"
 	"os/signal"
-	"syscall"
 )
 
+// Channels are the two streams of a [Subscribe]: stop signals, and every
+// other kind of [Notified].
+type Channels struct {
+	// Stop carries SIGTERM, SIGINT and SIGQUIT in the order they came,
+	// straight from os/signal, with room for 16 waiting.
+	Stop <-chan os.Signal
+	// Other carries the other kinds through a relay that keeps at most one
+	// pending signal of each kind.
+	Other <-chan os.Signal
+}
+
 // Subscribe subscribes to every signal of [Notified] and returns the
-// channel the supervisor reads them from. It never loses a stop signal and
-// never lets a burst of other signals push one out.
+// channels the supervisor reads them from. It never loses a stop signal
+// that matters and never lets a burst of other signals push one out.
 //
 // os/signal drops a signal when the channel it sends to is full (its
 // documentation: "Package signal will not block sending to c"). A loop that
 // forwards every HUP to every process group drains far slower than a burst
 // of thousands of signals arrives, so one shared channel would drop what
 // comes last: perhaps the SIGTERM meant to stop everything, or the last
-// SIGCONT. So every kind has a channel of its own: one slot for a kind that
-// is forwarded (a drop then only means that one of its kind is already
-// waiting, which is the same news: the kernel coalesces pending signals the
-// same way), and room for many stop signals, of which cinit counts two. A
-// goroutine per kind moves its signals to a relay that queues stop signals
-// in order and keeps at most one pending signal of each other kind.
-func Subscribe() <-chan os.Signal {
+// SIGCONT. So stop signals have a channel of their own with room for
+// sixteen, of which cinit counts two, and the loop reads it directly: a
+// SIGTERM reaches the loop in one hop from os/signal (the way to the exit
+// that the stop figure of BENCHMARKS.md times). Every other kind has a
+// channel with one slot (a drop then only means that one of its kind is
+// already waiting, which is the same news: the kernel coalesces pending
+// signals the same way), and a goroutine per kind moves its signals to a
+// relay that keeps at most one pending signal of each kind. Between a stop
+// signal and another kind the order is not kept; the kernel does not keep
+// it either, delivering pending standard signals lowest number first.
+func Subscribe() Channels {
+	stop := make(chan os.Signal, 16)
 	in := make(chan os.Signal)
 	out := make(chan os.Signal)
 	for _, sig := range Notified {
-		room := 1
 		if IsStop(sig) {
-			room = 16
+			signal.Notify(stop, sig)
+			continue
 		}
-		c := make(chan os.Signal, room)
+		c := make(chan os.Signal, 1)
 		signal.Notify(c, sig)
 		go feed(c, in)
 	}
 	go relay(in, out)
-	return out
+	return Channels{Stop: stop, Other: out}
 }
 
 // feed moves the signals of one kind to the relay.
@@ -44,9 +59,9 @@ func feed(c <-chan os.Signal, in chan<- os.Signal) {
 	}
 }
 
-// relay moves signals from in to out: stop signals queued in order, any
-// other kind coalesced with a pending one of the same kind. It owns its
-// queue; it runs until in is closed and everything queued was taken.
+// relay moves signals from in to out, in order, coalescing a signal with
+// a pending one of the same kind. It owns its queue; it runs until in is
+// closed and everything queued was taken.
 func relay(in <-chan os.Signal, out chan<- os.Signal) {
 	var q queue
 	for {
@@ -72,24 +87,22 @@ func relay(in <-chan os.Signal, out chan<- os.Signal) {
 	}
 }
 
-// queue holds the signals the loop has not taken yet, in arrival order.
+// queue holds the signals the loop has not taken yet, in arrival order,
+// at most one of each kind.
 type queue struct {
 	list    []os.Signal
-	pending map[os.Signal]bool // kinds other than stop signals in list
+	pending map[os.Signal]bool // the kinds in list
 }
 
-// add queues s unless it is not a stop signal and one of its kind is
-// already waiting.
+// add queues s unless one of its kind is already waiting.
 func (q *queue) add(s os.Signal) {
-	if sig, ok := s.(syscall.Signal); !ok || !IsStop(sig) {
-		if q.pending[s] {
-			return
-		}
-		if q.pending == nil {
-			q.pending = map[os.Signal]bool{}
-		}
-		q.pending[s] = true
+	if q.pending[s] {
+		return
 	}
+	if q.pending == nil {
+		q.pending = map[os.Signal]bool{}
+	}
+	q.pending[s] = true
 	q.list = append(q.list, s)
 }
 

@@ -61,7 +61,7 @@ type SingleConfig struct {
 // exit as soon as their child is reaped and leave the kernel to SIGKILL the
 // rest (tini#180, dumb-init#212), RunSingle returns only when no descendant
 // is left. The status of a leftover never counts.
-func RunSingle(cfg SingleConfig, exits <-chan reaper.Exit, sigs <-chan os.Signal) int {
+func RunSingle(cfg SingleConfig, exits <-chan reaper.Exit, sigs signals.Channels) int {
 	s := &singleRun{cfg: cfg, exits: exits, sigs: sigs}
 	if s.cfg.Name == "" {
 		s.cfg.Name = filepath.Base(cfg.Argv[0])
@@ -82,7 +82,7 @@ type singleRun struct {
 	// Immutable:
 	cfg   SingleConfig
 	exits <-chan reaper.Exit
-	sigs  <-chan os.Signal
+	sigs  signals.Channels
 
 	// State owned by the loop's goroutine:
 	pid       int         // CMD's pid, which is also its process group
@@ -204,7 +204,9 @@ func (s *singleRun) step() {
 	select {
 	case e := <-s.exits:
 		s.onExit(e)
-	case sig := <-s.sigs:
+	case sig := <-s.sigs.Stop:
+		s.onSignal(sig.(syscall.Signal))
+	case sig := <-s.sigs.Other:
 		s.onSignal(sig.(syscall.Signal))
 	case <-s.timer():
 		s.onGrace()

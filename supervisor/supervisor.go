@@ -40,6 +40,7 @@ import (
 	"github.com/cinit/cinit/output"
 	"github.com/cinit/cinit/procfile"
 	"github.com/cinit/cinit/reaper"
+	"github.com/cinit/cinit/signals"
 )
 
 // Config is what [Run] runs and how.
@@ -98,7 +99,7 @@ const pipeDrainBound = 2 * time.Second
 // Run starts the instances of cfg and supervises them until all are gone,
 // returning cinit's exit status (SPEC section 10). exits must be the
 // reaper's stream; sigs carries the signals listed in signals.Notified.
-func Run(cfg Config, exits <-chan reaper.Exit, sigs <-chan os.Signal) int {
+func Run(cfg Config, exits <-chan reaper.Exit, sigs signals.Channels) int {
 	s := newSupervisor(cfg, exits, sigs)
 	defer s.close()
 	s.startEligible()
@@ -115,7 +116,7 @@ type supervisor struct {
 	// Immutable:
 	cfg     Config
 	exits   <-chan reaper.Exit
-	sigs    <-chan os.Signal
+	sigs    signals.Channels
 	devnull *os.File
 	ownProc bool          // /proc shows cinit's own PID namespace
 	done    chan struct{} // closed when Run returns: timers stop sending
@@ -137,7 +138,7 @@ type supervisor struct {
 	tear       teardown
 }
 
-func newSupervisor(cfg Config, exits <-chan reaper.Exit, sigs <-chan os.Signal) *supervisor {
+func newSupervisor(cfg Config, exits <-chan reaper.Exit, sigs signals.Channels) *supervisor {
 	devnull, _ := os.Open(os.DevNull)
 	s := &supervisor{
 		cfg:       cfg,
@@ -187,7 +188,9 @@ func (s *supervisor) step() {
 		s.onExit(e)
 	case u := <-s.drained:
 		s.onDrained(u)
-	case sig := <-s.sigs:
+	case sig := <-s.sigs.Stop:
+		s.onSignal(sig.(syscall.Signal))
+	case sig := <-s.sigs.Other:
 		s.onSignal(sig.(syscall.Signal))
 	case fn := <-s.wake:
 		fn()
