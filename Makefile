@@ -46,7 +46,7 @@ stress: bin/cinit
 	$(GO) run ./stress -cinit $(STRESS_CINIT) -seconds $(STRESS_SECONDS)
 
 bench:
-	$(GO) test -run=NONE -bench=. -benchmem ./output/
+	$(GO) test -run=NONE -bench=. -benchmem ./output/ ./reaper/
 	$(MAKE) --no-print-directory bin/cinit
 	GO=$(GO) bench/run.sh
 
