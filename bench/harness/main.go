@@ -7,6 +7,7 @@
 // per-pair ratios, so slow drift of a shared machine cancels out.
 //
 //	harness write [-n N] [-size B] [-id ID] [-nonl] [-ignore-term]
+//	harness relay COMMAND [ARG...]   the start-up floor of a Go relay
 //	harness          run every scenario, print a Markdown table
 //
 // Sizes and repetitions come from BENCH_* environment variables (see
@@ -27,6 +28,10 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "write" {
 		writeMain(os.Args[2:])
+		return
+	}
+	if len(os.Args) > 2 && os.Args[1] == "relay" {
+		relayMain(os.Args[2:])
 		return
 	}
 	c, err := newConfig()

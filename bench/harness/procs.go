@@ -31,7 +31,7 @@ func (c *config) startup() []row {
 		return []row{errorRow(figure, target, p.err)}
 	}
 	ratio := p.timeRatio()
-	return []row{{
+	rows := []row{{
 		figure: figure,
 		cinit:  ms(medianD(p.a)),
 		base:   ms(medianD(p.b)),
@@ -39,6 +39,38 @@ func (c *config) startup() []row {
 		target: target,
 		pass:   ratio <= 1.5,
 	}}
+	// The floors: a Go program that only starts echo and relays its line
+	// (harness relay), and one that subscribes to cinit's signals first,
+	// each against the same pipe, interleaved the same way.
+	floors := []struct{ figure, flag string }{
+		{"start-up floor: a Go program that only starts echo and relays its line", ""},
+		{"start-up floor, subscribing to cinit's 13 signals first", "-signals"},
+	}
+	for _, fl := range floors {
+		argv := []string{c.self, "relay", "echo", marker}
+		if fl.flag != "" {
+			argv = []string{c.self, "relay", fl.flag, "echo", marker}
+		}
+		f := interleave(c.startReps,
+			func() (time.Duration, error) { return firstLine(argv, dir) },
+			func() (time.Duration, error) {
+				return firstLine([]string{"/bin/sh", "-c", "echo " + marker + " | cat"}, dir)
+			})
+		if f.err != nil {
+			rows = append(rows, errorRow(fl.figure, "—", f.err))
+			continue
+		}
+		rows = append(rows, row{
+			figure: fl.figure,
+			cinit:  ms(medianD(f.a)),
+			base:   ms(medianD(f.b)),
+			value:  fmt.Sprintf("%.2f×", f.timeRatio()) + f.spread(true),
+			target: "—",
+			pass:   true,
+			info:   true,
+		})
+	}
+	return rows
 }
 
 // firstLine starts argv with stdout on a pipe and returns the time until

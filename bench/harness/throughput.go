@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -279,7 +280,9 @@ func (c *config) verify(procfile string, extra []string, want map[string]int64, 
 	return v
 }
 
-var xs = bytes.Repeat([]byte("x"), 2*mib)
+// xs returns 2 MiB of 'x', the filler of every line, built on first use
+// so that the writer and relay subcommands do not pay for it at start.
+var xs = sync.OnceValue(func() []byte { return bytes.Repeat([]byte("x"), 2*mib) })
 
 func (v *verification) read(r *os.File, json bool) {
 	br := bufio.NewReaderSize(r, 4*mib)
@@ -353,7 +356,7 @@ func field(line, key []byte) []byte {
 func (v *verification) writerLine(name string, p []byte) {
 	head := len(name) + 12
 	if int64(len(p)) != v.size-1 || len(p) < head || string(p[:len(name)]) != name ||
-		p[len(name)] != ' ' || p[head-1] != ' ' || !bytes.Equal(p[head:], xs[:len(p)-head]) {
+		p[len(name)] != ' ' || p[head-1] != ' ' || !bytes.Equal(p[head:], xs()[:len(p)-head]) {
 		v.broken++
 		return
 	}
@@ -389,7 +392,7 @@ func (v *verification) piece(name []byte, p []byte) {
 			body = p[len(head):]
 		}
 	}
-	if len(body) > len(xs) || !bytes.Equal(body, xs[:len(body)]) {
+	if len(body) > len(xs()) || !bytes.Equal(body, xs()[:len(body)]) {
 		v.hugeBad = true
 	}
 	v.pieces++
