@@ -16,12 +16,11 @@ import (
 // single runs one command as init (cinit -- CMD, cinit run; SPEC section 9)
 // and returns the status cinit exits with.
 func single(inv invocation) int {
-	subscribed := subscribe()
-	cfg, err := singleConfig(inv, os.Environ())
+	sigs, r, err := subscribe()
 	if err != nil {
 		return fail(err)
 	}
-	sigs, r, err := subscribed()
+	cfg, err := singleConfig(inv, os.Environ())
 	if err != nil {
 		return fail(err)
 	}

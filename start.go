@@ -15,16 +15,15 @@ import (
 
 // start runs the Procfile (cinit start) and returns cinit's exit status.
 func start(o options, names []string) int {
-	subscribed := subscribe()
+	sigs, r, err := subscribe()
+	if err != nil {
+		return fail(err)
+	}
 	p, err := load(o, names, os.Environ())
 	if err != nil {
 		return fail(err)
 	}
 	warn(p.warnings)
-	sigs, r, err := subscribed()
-	if err != nil {
-		return fail(err)
-	}
 
 	out := output.New(os.Stdout, outputOptions(o, p.instances))
 	code := supervisor.Run(supervisor.Config{
@@ -43,35 +42,20 @@ func start(o options, names []string) int {
 	return code
 }
 
-// subscribe subscribes to every signal cinit handles and starts the
-// reaper, in the background; the function it returns waits for both, and
-// must be called before the first child starts (style-anchors.md §5.5).
-// Each signal.Notify costs a round trip to the Go runtime's signal thread
-// (about 50 µs on the machine of BENCHMARKS.md, 0.6 ms for the whole
-// list), so it runs while the configuration loads. A stop signal that
-// arrives meanwhile waits for the loop like any other; if loading fails,
-// cinit exits 2 with it unhandled. Neither is undone: cinit exits right
-// after, and signal.Stop costs milliseconds of handler changes on the way
-// out.
-func subscribe() func() (signals.Channels, *reaper.Reaper, error) {
-	type subscription struct {
-		sigs signals.Channels
-		r    *reaper.Reaper
-		err  error
+// subscribe subscribes to every signal cinit handles, in the background
+// (the supervisor waits for sigs.Ready before its first child), and starts
+// the reaper, which makes cinit a subreaper at once and subscribes to
+// SIGCHLD in its own goroutine (style-anchors.md §5.5). A stop signal that
+// arrives while the configuration loads waits for the loop like any other;
+// if loading fails, cinit exits 2 with it unhandled.
+func subscribe() (signals.Channels, *reaper.Reaper, error) {
+	sigs := signals.Subscribe()
+	r, err := reaper.New()
+	if err != nil {
+		return signals.Channels{}, nil, err
 	}
-	done := make(chan subscription, 1)
-	go func() {
-		sigs := signals.Subscribe()
-		r, err := reaper.New()
-		if err == nil {
-			go r.Run(context.Background())
-		}
-		done <- subscription{sigs, r, err}
-	}()
-	return func() (signals.Channels, *reaper.Reaper, error) {
-		s := <-done
-		return s.sigs, s.r, s.err
-	}
+	go r.Run(context.Background())
+	return sigs, r, nil
 }
 
 // outputOptions settles color, timestamps and the name column.

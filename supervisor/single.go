@@ -118,8 +118,10 @@ func (s *singleRun) start() (int, error) {
 	return 0, nil
 }
 
-// fork starts CMD with cinit's stdio in its own process group.
+// fork starts CMD with cinit's stdio in its own process group, once every
+// signal is subscribed.
 func (s *singleRun) fork(path string, argv, env []string) (int, error) {
+	<-s.sigs.Ready
 	return syscall.ForkExec(path, argv, &syscall.ProcAttr{
 		Dir:   s.cfg.Dir,
 		Env:   env,

@@ -94,7 +94,8 @@ func (s *supervisor) spawn(command string, env []string, pipes bool) ([]*os.File
 	return s.fork("/bin/sh", []string{"/bin/sh", "-c", shellLine(command)}, env, pipes)
 }
 
-// fork starts path in its own process group, stdin from /dev/null.
+// fork starts path in its own process group, stdin from /dev/null, once
+// every signal is subscribed.
 func (s *supervisor) fork(path string, argv, env []string, pipes bool) ([]*os.File, int, error) {
 	var reads, writes []*os.File
 	out := []*os.File{s.devnull}
@@ -105,6 +106,7 @@ func (s *supervisor) fork(path string, argv, env []string, pipes bool) ([]*os.Fi
 		}
 		out = writes
 	}
+	<-s.sigs.Ready
 	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
 		Dir:   s.cfg.Dir,
 		Env:   env,
