@@ -5,6 +5,7 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestRelayCoalesces feeds a burst into the relay while nobody reads: each
@@ -42,5 +43,36 @@ func TestRelayPassesEachSignalWhenRead(t *testing.T) {
 	close(in)
 	if _, ok := <-out; ok {
 		t.Fatal("out not closed after in")
+	}
+}
+
+// TestSubscribeDeliversEveryKind: once Ready is closed, each kind of
+// Notified sent to this process arrives, stop signals on Stop and the rest
+// on Other, and none of them stops or ends the process.
+func TestSubscribeDeliversEveryKind(t *testing.T) {
+	ch := Subscribe()
+	select {
+	case <-ch.Ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Ready never closed")
+	}
+	for _, sig := range Notified {
+		if err := syscall.Kill(os.Getpid(), sig); err != nil {
+			t.Fatal(err)
+		}
+		want, other := ch.Stop, ch.Other
+		if !IsStop(sig) {
+			want, other = ch.Other, ch.Stop
+		}
+		select {
+		case got := <-want:
+			if got != sig {
+				t.Errorf("sent %v, got %v", sig, got)
+			}
+		case got := <-other:
+			t.Errorf("sent %v, got %v on the wrong channel", sig, got)
+		case <-time.After(10 * time.Second):
+			t.Errorf("%v never arrived", sig)
+		}
 	}
 }
