@@ -3,6 +3,7 @@ package signals
 import (
 	"os"
 	"os/signal"
+	"reflect"
 )
 
 // Channels are the two streams of a [Subscribe]: stop signals, and every
@@ -35,8 +36,8 @@ type Channels struct {
 // that the stop figure of BENCHMARKS.md times). Every other kind has a
 // channel with one slot (a drop then only means that one of its kind is
 // already waiting, which is the same news: the kernel coalesces pending
-// signals the same way), and a goroutine per kind moves its signals to a
-// relay that keeps at most one pending signal of each kind. Between a stop
+// signals the same way), and one relay takes from all of them and keeps at
+// most one pending signal of each kind. Between a stop
 // signal and another kind the order is not kept; the kernel does not keep
 // it either, delivering pending standard signals lowest number first.
 //
@@ -49,56 +50,61 @@ type Channels struct {
 // changes on the way out.
 func Subscribe() Channels {
 	stop := make(chan os.Signal, 16)
-	in := make(chan os.Signal)
 	out := make(chan os.Signal)
 	ready := make(chan struct{})
+	var kinds []chan os.Signal
+	for _, sig := range Notified {
+		if !IsStop(sig) {
+			kinds = append(kinds, make(chan os.Signal, 1))
+		}
+	}
 	go func() {
+		i := 0
 		for _, sig := range Notified {
 			if IsStop(sig) {
 				signal.Notify(stop, sig)
 				continue
 			}
-			c := make(chan os.Signal, 1)
-			signal.Notify(c, sig)
-			go feed(c, in)
+			signal.Notify(kinds[i], sig)
+			i++
 		}
 		close(ready)
 	}()
-	go relay(in, out)
+	go relay(kinds, out)
 	return Channels{Stop: stop, Other: out, Ready: ready}
 }
 
-// feed moves the signals of one kind to the relay.
-func feed(c <-chan os.Signal, in chan<- os.Signal) {
-	for s := range c {
-		in <- s
+// relay moves signals from the channels of kinds to out, in order,
+// coalescing a signal with a pending one of the same kind. It owns its
+// queue; it runs until every channel of kinds is closed and everything
+// queued was taken. One goroutine waits on all of them (reflect.Select), so
+// idle cinit keeps no goroutine per kind.
+func relay(kinds []chan os.Signal, out chan<- os.Signal) {
+	cases := make([]reflect.SelectCase, len(kinds)+1)
+	for i, c := range kinds {
+		cases[i] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(c)}
 	}
-}
-
-// relay moves signals from in to out, in order, coalescing a signal with
-// a pending one of the same kind. It owns its queue; it runs until in is
-// closed and everything queued was taken.
-func relay(in <-chan os.Signal, out chan<- os.Signal) {
+	send, open := len(kinds), len(kinds)
 	var q queue
 	for {
-		next, send := q.peek()
-		if in == nil && !send {
+		next, pending := q.peek()
+		if open == 0 && !pending {
 			close(out)
 			return
 		}
-		var to chan<- os.Signal
-		if send {
-			to = out
+		cases[send] = reflect.SelectCase{Dir: reflect.SelectSend}
+		if pending {
+			cases[send].Chan, cases[send].Send = reflect.ValueOf(out), reflect.ValueOf(next)
 		}
-		select {
-		case s, ok := <-in:
-			if !ok {
-				in = nil
-				continue
-			}
-			q.add(s)
-		case to <- next:
+		i, v, ok := reflect.Select(cases)
+		switch {
+		case i == send:
 			q.pop()
+		case !ok:
+			cases[i].Chan = reflect.Value{} // closed: never chosen again
+			open--
+		default:
+			q.add(v.Interface().(os.Signal))
 		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 func TestRelayCoalesces(t *testing.T) {
 	in := make(chan os.Signal)
 	out := make(chan os.Signal)
-	go relay(in, out)
+	go relay([]chan os.Signal{in}, out)
 	kinds := []os.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGCONT, syscall.SIGWINCH}
 	for i := range 5000 {
 		in <- kinds[i%len(kinds)]
@@ -33,7 +33,7 @@ func TestRelayCoalesces(t *testing.T) {
 func TestRelayPassesEachSignalWhenRead(t *testing.T) {
 	in := make(chan os.Signal)
 	out := make(chan os.Signal)
-	go relay(in, out)
+	go relay([]chan os.Signal{in}, out)
 	for range 3 {
 		in <- syscall.SIGHUP
 		if s := <-out; s != syscall.SIGHUP {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -136,7 +137,7 @@ func findRunnable(name string, env []string, dir string) (string, bool) {
 		if !filepath.IsAbs(d) {
 			return "", false
 		}
-		p := filepath.Join(d, name)
+		p := strings.TrimSuffix(d, "/") + "/" + name
 		switch probeProgram(p) {
 		case runnable:
 			return p, true
@@ -162,23 +163,23 @@ const (
 // exec skips those and searches on); an executable file without either
 // magic is one the shell would run as a shell script.
 func probeProgram(path string) program {
-	st, err := os.Stat(path)
-	if err != nil || st.IsDir() {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil || st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		return absent
 	}
-	if !st.Mode().IsRegular() {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return undecided
 	}
 	if unix.Access(path, unix.X_OK) != nil {
 		return absent
 	}
-	f, err := os.Open(path)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return undecided
 	}
-	defer f.Close()
+	defer unix.Close(fd)
 	var head [4]byte
-	if n, _ := f.Read(head[:]); bytes.HasPrefix(head[:n], []byte("#!")) || bytes.Equal(head[:n], []byte("\x7fELF")) {
+	if n, _ := unix.Read(fd, head[:]); n > 0 && (bytes.HasPrefix(head[:n], []byte("#!")) || bytes.Equal(head[:n], []byte("\x7fELF"))) {
 		return runnable
 	}
 	return undecided
@@ -192,7 +193,21 @@ func shellPWD(env []string, dir string) (string, bool) {
 	if pwd, ok := lookupEnv(env, "PWD"); ok && filepath.IsAbs(pwd) && sameFile(pwd, here) {
 		return pwd, true
 	}
-	abs, err := filepath.Abs(here)
+	return physicalPath(here)
+}
+
+// physicalPath is the absolute path of directory dir without symbolic
+// links, what getcwd(3) returns in it: the kernel's name of an open
+// descriptor, or failing that (no /proc), the path resolved link by link.
+func physicalPath(dir string) (string, bool) {
+	if fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+		real, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+		unix.Close(fd)
+		if err == nil && filepath.IsAbs(real) {
+			return real, true
+		}
+	}
+	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return "", false
 	}
@@ -202,12 +217,8 @@ func shellPWD(env []string, dir string) (string, bool) {
 
 // sameFile reports whether a and b name the same file.
 func sameFile(a, b string) bool {
-	sa, err := os.Stat(a)
-	if err != nil {
-		return false
-	}
-	sb, err := os.Stat(b)
-	return err == nil && os.SameFile(sa, sb)
+	var sa, sb unix.Stat_t
+	return unix.Stat(a, &sa) == nil && unix.Stat(b, &sb) == nil && sa.Dev == sb.Dev && sa.Ino == sb.Ino
 }
 
 // inDir resolves a relative path against dir, where the child runs.
