@@ -16,7 +16,7 @@ import (
 // single runs one command as init (cinit -- CMD, cinit run; SPEC section 9)
 // and returns the status cinit exits with.
 func single(inv invocation) int {
-	sigs, r, err := subscribe()
+	sigs, r, err := subscribe(true)
 	if err != nil {
 		return fail(err)
 	}

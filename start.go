@@ -15,7 +15,7 @@ import (
 
 // start runs the Procfile (cinit start) and returns cinit's exit status.
 func start(o options, names []string) int {
-	sigs, r, err := subscribe()
+	sigs, r, err := subscribe(false)
 	if err != nil {
 		return fail(err)
 	}
@@ -42,19 +42,24 @@ func start(o options, names []string) int {
 	return code
 }
 
-// subscribe subscribes to every signal cinit handles, in the background
-// (the supervisor waits for sigs.Ready before its first child), and starts
-// the reaper, which makes cinit a subreaper at once and subscribes to
-// SIGCHLD in its own goroutine (style-anchors.md §5.5). A stop signal that
-// arrives while the configuration loads waits for the loop like any other;
-// if loading fails, cinit exits 2 with it unhandled.
-func subscribe() (signals.Channels, *reaper.Reaper, error) {
-	sigs := signals.Subscribe()
+// subscribe subscribes to every signal cinit handles in its mode, in the
+// background (the supervisor waits for sigs.Ready before its first child),
+// and makes cinit a subreaper at once; the reaper runs, and subscribes to
+// SIGCHLD, once the other signals are subscribed, so that its round trip
+// to the runtime's signal thread is not one more on the way to the first
+// child (style-anchors.md §5.5). A stop signal that arrives while the
+// configuration loads waits for the loop like any other; if loading
+// fails, cinit exits 2 with it unhandled.
+func subscribe(single bool) (signals.Channels, *reaper.Reaper, error) {
+	sigs := signals.Subscribe(single)
 	r, err := reaper.New()
 	if err != nil {
 		return signals.Channels{}, nil, err
 	}
-	go r.Run(context.Background())
+	go func() {
+		<-sigs.Ready
+		r.Run(context.Background())
+	}()
 	return sigs, r, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"slices"
+	"syscall"
 )
 
 // Channels are the two streams of a [Subscribe]: stop signals, and every
@@ -21,7 +23,7 @@ type Channels struct {
 	Ready <-chan struct{}
 }
 
-// Subscribe subscribes to every signal of [Notified] and returns the
+// Subscribe subscribes to the signals of [Notified] and returns the
 // channels the supervisor reads them from. It never loses a stop signal
 // that matters and never lets a burst of other signals push one out.
 //
@@ -48,19 +50,23 @@ type Channels struct {
 // tells when it is done. Nothing is ever unsubscribed: cinit exits right
 // after it stops reading, and signal.Stop costs milliseconds of handler
 // changes on the way out.
-func Subscribe() Channels {
+//
+// In multi-process mode (single false) SIGWINCH is left out: cinit ignores
+// it there, and so does the kernel by default, also for PID 1.
+func Subscribe(single bool) Channels {
 	stop := make(chan os.Signal, 16)
 	out := make(chan os.Signal)
 	ready := make(chan struct{})
+	subscribed := subscribed(single)
 	var kinds []chan os.Signal
-	for _, sig := range Notified {
+	for _, sig := range subscribed {
 		if !IsStop(sig) {
 			kinds = append(kinds, make(chan os.Signal, 1))
 		}
 	}
 	go func() {
 		i := 0
-		for _, sig := range Notified {
+		for _, sig := range subscribed {
 			if IsStop(sig) {
 				signal.Notify(stop, sig)
 				continue
@@ -72,6 +78,14 @@ func Subscribe() Channels {
 	}()
 	go relay(kinds, out)
 	return Channels{Stop: stop, Other: out, Ready: ready}
+}
+
+// subscribed lists the kinds Subscribe subscribes to in a mode.
+func subscribed(single bool) []syscall.Signal {
+	if single {
+		return Notified
+	}
+	return slices.DeleteFunc(slices.Clone(Notified), func(s syscall.Signal) bool { return s == syscall.SIGWINCH })
 }
 
 // relay moves signals from the channels of kinds to out, in order,

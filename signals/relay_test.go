@@ -48,9 +48,10 @@ func TestRelayPassesEachSignalWhenRead(t *testing.T) {
 
 // TestSubscribeDeliversEveryKind: once Ready is closed, each kind of
 // Notified sent to this process arrives, stop signals on Stop and the rest
-// on Other, and none of them stops or ends the process.
+// on Other, and none of them stops or ends the process. (Single-command
+// mode subscribes to all of them; multi-process mode to all but WINCH.)
 func TestSubscribeDeliversEveryKind(t *testing.T) {
-	ch := Subscribe()
+	ch := Subscribe(true)
 	select {
 	case <-ch.Ready:
 	case <-time.After(10 * time.Second):
@@ -74,5 +75,15 @@ func TestSubscribeDeliversEveryKind(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Errorf("%v never arrived", sig)
 		}
+	}
+}
+
+func TestSubscribedKinds(t *testing.T) {
+	if !slices.Equal(subscribed(true), Notified) {
+		t.Errorf("single-command mode: %v, want %v", subscribed(true), Notified)
+	}
+	multi := subscribed(false)
+	if len(multi) != len(Notified)-1 || slices.Contains(multi, syscall.SIGWINCH) {
+		t.Errorf("multi-process mode: %v, want Notified without SIGWINCH", multi)
 	}
 }

@@ -53,8 +53,10 @@ type Action struct {
 	Sig  syscall.Signal
 }
 
-// Notified lists the signals cinit subscribes to with signal.Notify, in
-// both modes. SIGCHLD is subscribed separately by package reaper.
+// Notified lists the signals cinit subscribes to with signal.Notify in
+// single-command mode; multi-process mode leaves out SIGWINCH, which it
+// ignores (see [Subscribe]). SIGCHLD is subscribed separately by package
+// reaper.
 var Notified = []syscall.Signal{
 	unix.SIGTERM, unix.SIGINT, unix.SIGQUIT,
 	unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2, unix.SIGALRM, unix.SIGCONT,

@@ -98,7 +98,8 @@ const pipeDrainBound = 2 * time.Second
 
 // Run starts the instances of cfg and supervises them until all are gone,
 // returning cinit's exit status (SPEC section 10). exits must be the
-// reaper's stream; sigs carries the signals listed in signals.Notified.
+// reaper's stream; sigs carries the signals signals.Subscribe(false)
+// subscribes to.
 func Run(cfg Config, exits <-chan reaper.Exit, sigs signals.Channels) int {
 	s := newSupervisor(cfg, exits, sigs)
 	defer s.close()

@@ -44,7 +44,7 @@ func (c *config) startup() []row {
 	// each against the same pipe, interleaved the same way.
 	floors := []struct{ figure, flag string }{
 		{"start-up floor: a Go program that only starts echo and relays its line", ""},
-		{"start-up floor, subscribing to cinit's 13 signals first", "-signals"},
+		{"start-up floor, subscribing to cinit's 12 signals first", "-signals"},
 	}
 	for _, fl := range floors {
 		argv := []string{c.self, "relay", "echo", marker}

@@ -14,15 +14,15 @@ import (
 // its own, writes each chunk it reads with a "a | " prefix, and waits for
 // the command. No configuration, no reaper; with -signals it first
 // subscribes to the signals cinit must handle before its first child
-// starts (the list of signals.Notified), each with a signal.Notify of its
-// own as cinit does, and nothing more.
+// starts in multi-process mode (signals.Notified without SIGWINCH), each
+// with a signal.Notify of its own as cinit does, and nothing more.
 func relayMain(args []string) {
 	if args[0] == "-signals" {
 		args = args[1:]
 		for _, sig := range []syscall.Signal{
 			syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT,
 			syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGCONT,
-			syscall.SIGWINCH, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU,
+			syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU,
 			syscall.SIGPIPE,
 		} {
 			signal.Notify(make(chan os.Signal, 1), sig)
