@@ -7,7 +7,8 @@
 // per-pair ratios, so slow drift of a shared machine cancels out.
 //
 //	harness write [-n N] [-size B] [-id ID] [-nonl] [-ignore-term]
-//	harness relay COMMAND [ARG...]   the start-up floor of a Go relay
+//	harness relay [-signals] COMMAND [ARG...]   the start-up floor of a Go relay
+//	harness supervise N COMMAND [ARG...]        the SIGTERM floor of a Go init
 //	harness          run every scenario, print a Markdown table
 //
 // Sizes and repetitions come from BENCH_* environment variables (see
@@ -32,6 +33,10 @@ func main() {
 	}
 	if len(os.Args) > 2 && os.Args[1] == "relay" {
 		relayMain(os.Args[2:])
+		return
+	}
+	if len(os.Args) > 3 && os.Args[1] == "supervise" {
+		superviseMain(os.Args[2:])
 		return
 	}
 	c, err := newConfig()

@@ -118,9 +118,9 @@ func firstLine(argv []string, dir string) (time.Duration, error) {
 // by the harness itself, sent SIGTERM and waited for.
 func (c *config) term() []row {
 	type result struct {
-		lat, floor []time.Duration
-		rss        []float64
-		err        error
+		lat, floor, goLat []time.Duration
+		rss, goRSS        []float64
+		err               error
 	}
 	counts := []int{1, 100}
 	res := map[int]*result{}
@@ -139,7 +139,12 @@ func (c *config) term() []row {
 			if r.err != nil {
 				continue
 			}
-			lat, rss, err := c.idleCinit(pfs[n], n)
+			lat, rss, err := c.idle([]string{c.cinit, "-f", pfs[n]}, filepath.Dir(pfs[n]), n)
+			if err != nil {
+				r.err = err
+				continue
+			}
+			goLat, goRSS, err := c.idle([]string{c.self, "supervise", strconv.Itoa(n), "sleep", "1000"}, c.tmp, n)
 			if err != nil {
 				r.err = err
 				continue
@@ -153,6 +158,8 @@ func (c *config) term() []row {
 				r.lat = append(r.lat, lat)
 				r.floor = append(r.floor, floor)
 				r.rss = append(r.rss, rss)
+				r.goLat = append(r.goLat, goLat)
+				r.goRSS = append(r.goRSS, goRSS)
 			}
 		}
 	}
@@ -174,6 +181,14 @@ func (c *config) term() []row {
 			value:  ms(lat),
 			target: tgt,
 			pass:   float64(lat)/1e6 <= targets[n][0],
+		}, row{
+			figure: fig + ", floor: a bare Go init (harness supervise)",
+			cinit:  ms(medianD(r.goLat)),
+			base:   ms(medianD(r.floor)) + " (bare sleeps)",
+			value:  ms(medianD(r.goLat)),
+			target: "—",
+			pass:   true,
+			info:   true,
 		})
 	}
 	for _, n := range counts {
@@ -188,7 +203,7 @@ func (c *config) term() []row {
 		rows = append(rows, row{
 			figure: fig,
 			cinit:  fmt.Sprintf("%.2f MiB", rss),
-			base:   "—",
+			base:   fmt.Sprintf("%.2f MiB (bare Go init)", medianF(r.goRSS)),
 			value:  fmt.Sprintf("%.2f MiB", rss),
 			target: tgt,
 			pass:   rss <= targets[n][1],
@@ -204,16 +219,17 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// idleCinit starts cinit on n sleeping children, waits until every child
-// runs sleep and settle has passed, reads cinit's VmRSS (MiB), sends
-// SIGTERM and returns the time until cinit has exited.
-func (c *config) idleCinit(pf string, n int) (time.Duration, float64, error) {
+// idle starts argv (cinit, or the bare Go init) in dir on n sleeping
+// children, waits until every child runs sleep and settle has passed,
+// reads its VmRSS (MiB), sends SIGTERM and returns the time until it has
+// exited.
+func (c *config) idle(argv []string, dir string, n int) (time.Duration, float64, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return 0, 0, err
 	}
 	var errb bytes.Buffer
-	cmd := command([]string{c.cinit, "-f", pf}, filepath.Dir(pf), w, &errb)
+	cmd := command(argv, dir, w, &errb)
 	if err := cmd.Start(); err != nil {
 		w.Close()
 		r.Close()
