@@ -17,7 +17,7 @@
 #   BENCH_HUGE_MIB     size of the line without newline (10)
 #   BENCH_HUGE_REPS    pairs for that line              (31)
 #   BENCH_START_REPS   pairs for start-up               (101)
-#   BENCH_TERM_REPS    runs for SIGTERM and idle RSS    (20)
+#   BENCH_TERM_REPS    runs for SIGTERM and idle RSS    (30)
 #   BENCH_SETTLE_MS    idle time before RSS/SIGTERM     (200)
 #   BENCH_ORPHANS      double-forked sleepers as PID 1  (3000)
 #   BENCH_ORPHAN_SLEEP how long each sleeps             (0.05)

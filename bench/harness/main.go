@@ -100,7 +100,7 @@ func newConfig() (*config, error) {
 	c.hugeBytes = int64(envInt("BENCH_HUGE_MIB", 10)) * mib
 	c.hugeReps = envInt("BENCH_HUGE_REPS", 31)
 	c.startReps = envInt("BENCH_START_REPS", 101)
-	c.termReps = envInt("BENCH_TERM_REPS", 20)
+	c.termReps = envInt("BENCH_TERM_REPS", 30)
 	c.settle = time.Duration(envInt("BENCH_SETTLE_MS", 200)) * time.Millisecond
 	c.orphans = envInt("BENCH_ORPHANS", 3000)
 	c.orphanNap = envStr("BENCH_ORPHAN_SLEEP", "0.05")
