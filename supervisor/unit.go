@@ -53,8 +53,9 @@ const (
 func (u *unit) ended() bool { return u.state == over }
 
 // start runs one instance: its command in its own process group (see
-// spawn), stdin from /dev/null, stdout and stderr into one pipe (two when cfg.Split), and
-// records it in the table before the loop next reads an exit.
+// spawn), stdin from /dev/null, stdout and stderr into one pipe (two when
+// cfg.Split), and records it in the table before the loop next reads an
+// exit.
 func (s *supervisor) start(u *unit) {
 	reads, pid, err := s.spawn(u.inst.Command, s.environ(u.inst), true)
 	if err != nil {
