@@ -34,7 +34,9 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // and remembers what it found: the PWD, and where each program is (or that
 // the shell must decide), as a shell's own table of commands does. A
 // program removed since is no harm: exec fails and the shell takes the
-// line. It belongs to the goroutine that starts processes.
+// line. The environments it is given must agree on PWD (instances share
+// theirs but for PORT and PS). It belongs to the goroutine that starts
+// processes.
 type launcher struct {
 	dir   string
 	pwd   string            // the PWD dash would export, once known
@@ -74,7 +76,10 @@ func (l *launcher) command(command string, env []string) (path string, argv, env
 // program finds name for env's PATH once (see findRunnable), "" when the
 // shell must decide.
 func (l *launcher) program(name string, env []string) string {
-	pathVar, _ := lookupEnv(env, "PATH")
+	pathVar, set := lookupEnv(env, "PATH")
+	if !set {
+		pathVar = defaultPath
+	}
 	key := pathVar + "\x00" + name
 	path, seen := l.found[key]
 	if !seen {

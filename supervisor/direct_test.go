@@ -170,4 +170,11 @@ func TestLauncher(t *testing.T) {
 	if _, _, _, ok := l.command("echo $A", env); ok {
 		t.Error("an expansion runs without the shell")
 	}
+	// No PATH means dash's default path; an empty one means no search.
+	if _, _, _, ok := l.command("sh -c true", []string{"A=1"}); !ok {
+		t.Error("sh not found in the default path")
+	}
+	if _, _, _, ok := l.command("sh -c true", []string{"PATH="}); ok {
+		t.Error("sh found with an empty PATH")
+	}
 }
