@@ -240,7 +240,7 @@ func TestShellExpandsPortNotCinit(t *testing.T) {
 // "exec env" names a shell builtin, so that line goes to the shell.
 func TestDirectCommandSeesWhatTheShellGives(t *testing.T) {
 	dir := writeProcfile(t, "direct: env\nshell: exec env\n")
-	code, lines, stderr := runCinit(t, dir, []string{"PWD=/"}, "--oneshot", "direct,shell")
+	code, lines, stderr := runCinit(t, dir, []string{"PWD=/", "spring.profiles.active=x", "A-B=1", "GOOD_1=2"}, "--oneshot", "direct,shell")
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, tail(lines))
 	}
@@ -248,6 +248,10 @@ func TestDirectCommandSeesWhatTheShellGives(t *testing.T) {
 	real, _ := filepath.EvalSymlinks(dir)
 	if direct["PWD"] != real {
 		t.Errorf("PWD = %q, want %q", direct["PWD"], real)
+	}
+	if direct["GOOD_1"] != "2" || direct["A-B"] != "" || direct["spring.profiles.active"] != "" {
+		t.Errorf("GOOD_1=%q A-B=%q spring.profiles.active=%q; want 2 and the others dropped, as dash does",
+			direct["GOOD_1"], direct["A-B"], direct["spring.profiles.active"])
 	}
 	if len(direct) < 5 || !maps.Equal(direct, shell) {
 		t.Errorf("environments differ:\ndirect %q\nshell  %q", direct, shell)

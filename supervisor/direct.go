@@ -14,7 +14,8 @@ import (
 //
 // For a single simple command cinit hands /bin/sh -c the line with exec in
 // front of the program (SPEC section 4), so the shell only splits the line
-// into words, finds the program in PATH, exports PWD and replaces itself.
+// into words, finds the program in PATH, exports PWD, drops variables
+// whose names it could not set, and replaces itself.
 // When the line is nothing but plain words, cinit can do those steps
 // itself and skip the shell: one exec of a dynamically linked /bin/sh less
 // per start (about 0.5 ms of the start-up figure on the machine of
@@ -51,7 +52,8 @@ func newLauncher(dir string) *launcher {
 // command returns the program and argv that `/bin/sh -c 'exec COMMAND'`
 // would execute for command, and the environment it would pass, when
 // cinit can tell them for certain; ok is false otherwise. The environment
-// it returns is a copy of env with PWD set.
+// it returns is a copy of env with PWD set and without the variables whose
+// names are not shell names, as dash passes it on.
 func (l *launcher) command(command string, env []string) (path string, argv, env2 []string, ok bool) {
 	if argv, ok = plainArgv(command); !ok {
 		return "", nil, nil, false
@@ -66,7 +68,9 @@ func (l *launcher) command(command string, env []string) (path string, argv, env
 	}
 	env2 = make([]string, 0, len(env)+1)
 	for _, kv := range env {
-		if !hasKey(kv, "PWD") {
+		// dash passes on only variables with a name it could set: one
+		// named spring.profiles.active or A-B is dropped.
+		if isAssignment(kv) && !hasKey(kv, "PWD") {
 			env2 = append(env2, kv)
 		}
 	}

@@ -147,7 +147,7 @@ func TestLauncher(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := newLauncher(dir)
-	env := []string{"PATH=" + bin, "PWD=/", "A=1"}
+	env := []string{"PATH=" + bin, "PWD=/", "A=1", "A-B=2"}
 	path, argv, env2, ok := l.command("prog a b", env)
 	if !ok || path != prog || !slices.Equal(argv, []string{"prog", "a", "b"}) {
 		t.Fatalf("command = %q %q %v", path, argv, ok)
@@ -155,7 +155,7 @@ func TestLauncher(t *testing.T) {
 	if want := []string{"PATH=" + bin, "A=1", "PWD=" + real}; !slices.Equal(env2, want) {
 		t.Errorf("environment %q, want %q", env2, want)
 	}
-	if !slices.Equal(env, []string{"PATH=" + bin, "PWD=/", "A=1"}) {
+	if !slices.Equal(env, []string{"PATH=" + bin, "PWD=/", "A=1", "A-B=2"}) {
 		t.Errorf("the caller's environment changed: %q", env)
 	}
 	// Found once, like a shell's table of commands: a program removed
