@@ -126,6 +126,9 @@ func TestURGNeverReachesChildren(t *testing.T) {
 		r.signal(syscall.SIGURG)
 	}
 	r.waitLine("b", "b.1 line 300000")
+	// b's shell and the helper it execs die of a USR1 that comes before
+	// the Go runtime has its handlers (Go then ignores USR1): wait for it.
+	r.waitLine("b", "ready")
 	r.signal(syscall.SIGUSR1)
 	r.waitLine("a", "got USR1")
 	r.signal(syscall.SIGTERM)
