@@ -39,9 +39,9 @@ type Channels struct {
 // channel with one slot (a drop then only means that one of its kind is
 // already waiting, which is the same news: the kernel coalesces pending
 // signals the same way), and one relay takes from all of them and keeps at
-// most one pending signal of each kind. Between a stop
-// signal and another kind the order is not kept; the kernel does not keep
-// it either, delivering pending standard signals lowest number first.
+// most one pending signal of each kind. Between a stop signal and another
+// kind the order is not kept; the kernel does not keep it either,
+// delivering pending standard signals lowest number first.
 //
 // Subscribe returns at once and subscribes in the background: each
 // signal.Notify costs a round trip to the Go runtime's signal thread (about
