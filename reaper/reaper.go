@@ -209,11 +209,12 @@ func (r *Reaper) Exits() <-chan Exit {
 // Run reaps until ctx is done: it subscribes to SIGCHLD (a Reaper from
 // New) and makes one pass; then, while children remain, a blocking wait4
 // for the next exit followed by a pass; while none is left, a pass on
-// every SIGCHLD and periodic passes, at most a second apart. It must be called exactly once. A send on Exits also gives up when
-// ctx is done, so Run never blocks forever on a consumer that went away;
-// but it cannot leave a blocking wait4, so after ctx is done it returns
-// only once no child is left or the next child has exited. When Run
-// returns it unsubscribes from SIGCHLD and closes Exits.
+// every SIGCHLD and periodic passes, at most a second apart. It must be
+// called exactly once. A send on Exits also gives up when ctx is done, so
+// Run never blocks forever on a consumer that went away; but it cannot
+// leave a blocking wait4, so after ctx is done it returns only once no
+// child is left or the next child has exited. When Run returns it
+// unsubscribes from SIGCHLD and closes Exits.
 func (r *Reaper) Run(ctx context.Context) {
 	defer close(r.exits)
 	if r.subscribe {
