@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os/exec"
 	"slices"
+	"syscall"
 	"testing"
 )
 
@@ -12,6 +13,7 @@ import (
 // shell with two background children, one of which has a child of its own.
 func TestWalkChildrenAgreesWithScan(t *testing.T) {
 	cmd := exec.Command("/bin/sh", "-c", `sleep 100 & (sleep 100 & echo started; wait) & wait`)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so that the whole tree can be killed
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -19,7 +21,7 @@ func TestWalkChildrenAgreesWithScan(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	defer func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }()
 	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
 		t.Fatal(err)
 	}
