@@ -21,11 +21,12 @@ const marker = "cinit-bench-first-line"
 func (c *config) startup() []row {
 	pf := c.procfile("startup", "a: echo "+marker)
 	dir := filepath.Dir(pf)
+	pipe := func() (time.Duration, error) {
+		return firstLine([]string{"/bin/sh", "-c", "echo " + marker + " | cat"}, dir)
+	}
 	p := interleave(c.startReps,
 		func() (time.Duration, error) { return firstLine(c.cinitArgv(pf), dir) },
-		func() (time.Duration, error) {
-			return firstLine([]string{"/bin/sh", "-c", "echo " + marker + " | cat"}, dir)
-		})
+		pipe)
 	const figure, target = "start-up to the first child's line", "≤ 1.5× the pipe"
 	if p.err != nil {
 		return []row{errorRow(figure, target, p.err)}
@@ -53,9 +54,7 @@ func (c *config) startup() []row {
 		}
 		f := interleave(c.startReps,
 			func() (time.Duration, error) { return firstLine(argv, dir) },
-			func() (time.Duration, error) {
-				return firstLine([]string{"/bin/sh", "-c", "echo " + marker + " | cat"}, dir)
-			})
+			pipe)
 		if f.err != nil {
 			rows = append(rows, errorRow(fl.figure, "—", f.err))
 			continue

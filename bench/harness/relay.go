@@ -34,26 +34,9 @@ func relayMain(args []string) {
 			signal.Notify(make(chan os.Signal, 1), sig)
 		}
 	}
-	path, err := exec.LookPath(args[0])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "relay:", err)
-		os.Exit(127)
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "relay:", err)
-		os.Exit(1)
-	}
-	pid, err := syscall.ForkExec(path, args, &syscall.ProcAttr{
-		Env:   os.Environ(),
-		Files: []uintptr{0, w.Fd(), w.Fd()},
-		Sys:   &syscall.SysProcAttr{Setpgid: true},
-	})
+	r, w := mustPipe("relay")
+	pid := startOn("relay", mustLookPath("relay", args[0]), args, w)
 	w.Close()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "relay:", err)
-		os.Exit(126)
-	}
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := r.Read(buf[4:])
@@ -87,27 +70,11 @@ func superviseMain(args []string) {
 	for _, sig := range floorSignals[1:] {
 		signal.Notify(make(chan os.Signal, 1), sig)
 	}
-	path, err := exec.LookPath(args[1])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "supervise:", err)
-		os.Exit(127)
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "supervise:", err)
-		os.Exit(1)
-	}
+	path := mustLookPath("supervise", args[1])
+	r, w := mustPipe("supervise")
 	var pids []int
 	for i := 1; i <= n; i++ {
-		pid, err := syscall.ForkExec(path, args[1:], &syscall.ProcAttr{
-			Env:   os.Environ(),
-			Files: []uintptr{0, w.Fd(), w.Fd()},
-			Sys:   &syscall.SysProcAttr{Setpgid: true},
-		})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "supervise:", err)
-			os.Exit(126)
-		}
+		pid := startOn("supervise", path, args[1:], w)
 		pids = append(pids, pid)
 		fmt.Printf("s%d started with pid %d\n", i, pid)
 	}
@@ -122,4 +89,40 @@ func superviseMain(args []string) {
 		syscall.Wait4(-1, &ws, 0, nil)
 	}
 	os.Exit(0)
+}
+
+// mustLookPath finds name in PATH, or exits 127 as a shell would.
+func mustLookPath(who, name string) string {
+	path, err := exec.LookPath(name)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", who, err)
+		os.Exit(127)
+	}
+	return path
+}
+
+// mustPipe makes a pipe, or exits 1.
+func mustPipe(who string) (r, w *os.File) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", who, err)
+		os.Exit(1)
+	}
+	return r, w
+}
+
+// startOn starts path with argv in a process group of its own, stdin
+// inherited and stdout and stderr on w, and returns its pid; it exits 126
+// when the start fails.
+func startOn(who, path string, argv []string, w *os.File) int {
+	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
+		Env:   os.Environ(),
+		Files: []uintptr{0, w.Fd(), w.Fd()},
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", who, err)
+		os.Exit(126)
+	}
+	return pid
 }

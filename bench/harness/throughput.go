@@ -60,14 +60,20 @@ func (c *config) measure(t thru) (row, pairs) {
 }
 
 func (c *config) short1() []row {
-	n := c.shortBytes / shortLine
-	w := c.writer("a", n, shortLine)
+	return c.oneWriter("short1", "short lines (60 B), 1 writer", c.shortBytes/shortLine, shortLine, 0.7, nil)
+}
+
+// oneWriter measures one writer of n lines of size bytes against its
+// pipe and, outside the pinned pass, checks every line of one run.
+func (c *config) oneWriter(name, figure string, n, size int64, target float64, extra []string) []row {
+	w := c.writer("a", n, size)
 	t := thru{
-		figure:   "short lines (60 B), 1 writer",
-		procfile: c.procfile("short1", "a: "+w),
+		figure:   figure,
+		procfile: c.procfile(name, "a: "+w),
+		extra:    extra,
 		baseline: w + " | cat",
-		bytes:    n * shortLine,
-		target:   0.7,
+		bytes:    n * size,
+		target:   target,
 		reps:     c.reps,
 	}
 	r, _ := c.measure(t)
@@ -75,7 +81,7 @@ func (c *config) short1() []row {
 		r.info = true
 		return []row{r}
 	}
-	v := c.verify(t.procfile, nil, map[string]int64{"a": n}, shortLine, false)
+	v := c.verify(t.procfile, t.extra, map[string]int64{"a": n}, size, false)
 	r.note = v.String()
 	r.pass = r.pass && v.ok()
 	return []row{r}
@@ -123,25 +129,7 @@ func (c *config) short4() []row {
 }
 
 func (c *config) long() []row {
-	n := max(c.longBytes/mib, 1)
-	w := c.writer("a", n, mib)
-	t := thru{
-		figure:   "1 MiB lines",
-		procfile: c.procfile("long", "a: "+w),
-		baseline: w + " | cat",
-		bytes:    n * mib,
-		target:   0.9,
-		reps:     c.reps,
-	}
-	r, _ := c.measure(t)
-	if c.pinned {
-		r.info = true
-		return []row{r}
-	}
-	v := c.verify(t.procfile, nil, map[string]int64{"a": n}, mib, false)
-	r.note = v.String()
-	r.pass = r.pass && v.ok()
-	return []row{r}
+	return c.oneWriter("long", "1 MiB lines", max(c.longBytes/mib, 1), mib, 0.9, nil)
 }
 
 func (c *config) huge() []row {
@@ -172,26 +160,7 @@ func (c *config) huge() []row {
 }
 
 func (c *config) json() []row {
-	n := c.shortBytes / shortLine
-	w := c.writer("a", n, shortLine)
-	t := thru{
-		figure:   "JSON format, short lines",
-		procfile: c.procfile("json", "a: "+w),
-		extra:    []string{"--log-format=json"},
-		baseline: w + " | cat",
-		bytes:    n * shortLine,
-		target:   0.3,
-		reps:     c.reps,
-	}
-	r, _ := c.measure(t)
-	if c.pinned {
-		r.info = true
-		return []row{r}
-	}
-	v := c.verify(t.procfile, t.extra, map[string]int64{"a": n}, shortLine, false)
-	r.note = v.String()
-	r.pass = r.pass && v.ok()
-	return []row{r}
+	return c.oneWriter("json", "JSON format, short lines", c.shortBytes/shortLine, shortLine, 0.3, []string{"--log-format=json"})
 }
 
 // verification is what one cinit run delivered, checked line by line.
