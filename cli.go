@@ -32,6 +32,10 @@ type options struct {
 	help         bool
 	version      bool
 	policy       policyFlags
+	instance     int           // run, ready: the instance of the entry (1 when 0)
+	wait         bool          // ready: poll until success
+	forName      string        // ready: the entry whose env, port and root the check uses
+	checkTimeout time.Duration // ready: --timeout as given on the command line, 0 if not
 }
 
 // invocation is a parsed command line.
@@ -70,7 +74,7 @@ func oneLine(s string) string {
 func isControl(r rune) bool { return unicode.IsControl(r) }
 
 // subcommands are the words that select a command.
-var subcommands = []string{"start", "run", "check", "version", "help"}
+var subcommands = []string{"start", "run", "check", "ready", "version", "help"}
 
 // envForms maps each flag to its environment variable (SPEC section 1).
 var envForms = map[string]string{
@@ -85,6 +89,7 @@ var envForms = map[string]string{
 	"timestamps": "CINIT_TIMESTAMPS",
 	"log-format": "CINIT_LOG_FORMAT",
 	"verbose":    "CINIT_VERBOSE",
+	"instance":   "CINIT_INSTANCE",
 }
 
 // newFlagSet defines every flag of cinit on o.
@@ -105,6 +110,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.logFormat, "log-format", "text", "output format: text or json")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "single-command mode: print cinit's own messages on stderr")
 	definePolicyFlags(fs, &o.policy)
+	defineSingleFlags(fs, o)
 	fs.BoolVarP(&o.help, "help", "h", false, "print usage")
 	fs.BoolVar(&o.version, "version", false, "print the version")
 	o.timeout = 5 * time.Second
@@ -142,6 +148,9 @@ func parseArgs(args []string, getenv func(string) string) (invocation, error) {
 		rest = fs.Args()
 	}
 	inv.args = rest
+	if fs.Changed("timeout") {
+		inv.opts.checkTimeout = inv.opts.timeout // ready: never CINIT_TIMEOUT
+	}
 	if err := applyEnv(fs, getenv); err != nil {
 		return inv, err
 	}
@@ -206,7 +215,7 @@ func checkArgs(inv *invocation) error {
 			return usagef("%s: unexpected argument %q", inv.cmd, inv.args[0])
 		}
 	}
-	return nil
+	return checkSingleFlags(inv)
 }
 
 // unwrapFlagErr shortens pflag's messages about a value.
@@ -272,6 +281,8 @@ Usage:
   cinit run [FLAGS] [--] COMMAND [ARG...]  run a command with the Procfile's env, as init
   cinit [FLAGS] -- COMMAND [ARG...]        the same as run --: a drop-in for tini --
   cinit check [FLAGS]                      validate the Procfile and env files
+  cinit ready [--wait] [--timeout D] [--for NAME] CHECK
+                                           run one readiness check: exit 0 ready, 1 not
   cinit version                            print the version
   cinit help                               print this text
 
@@ -289,6 +300,7 @@ Flags (each also as an environment variable, which a flag beats):
       --no-timestamps       never print timestamps
       --log-format FORMAT   text or json (CINIT_LOG_FORMAT)
   -v, --verbose             single-command mode: cinit's own messages on stderr (CINIT_VERBOSE)
+      --instance N          run, ready: PORT and PS of instance N of the entry (CINIT_INSTANCE)
 
 Process policies (lists: NAME=VALUE[,...] with all= as the default, or NAMES):
   -c, --can-die NAMES          their end does not stop the rest (CINIT_CAN_DIE)

@@ -57,6 +57,8 @@ func run(args []string) int {
 		return start(inv.opts, inv.args)
 	case "run", "exec":
 		return single(inv)
+	case "ready":
+		return ready(inv)
 	}
 	return fail(usagef("%s: not implemented yet", inv.cmd))
 }

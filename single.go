@@ -50,31 +50,51 @@ func singleConfig(inv invocation, environ []string) (supervisor.SingleConfig, er
 		Verbose: o.verbose,
 		Init:    reaper.IsInit(),
 	}
-	if inv.cmd != "run" || len(inv.args) != 1 {
-		return cfg, nil
-	}
-	for i, e := range p.entries {
-		if e.Name == inv.args[0] {
-			return entryConfig(cfg, o, i, e, environ, fileEnv)
+	if inv.cmd == "run" && len(inv.args) == 1 {
+		for i, e := range p.entries {
+			if e.Name == inv.args[0] {
+				return entryConfig(cfg, o, p, i, environ, fileEnv)
+			}
 		}
+	}
+	if o.instance > 0 {
+		return cfg, usagef("flag --instance: needs cinit run NAME with NAME a Procfile entry")
 	}
 	return cfg, nil
 }
 
-// entryConfig turns cfg into a run of the Procfile entry e, the index-th of
-// its Procfile: its command through the shell, with the PORT of its first
-// instance (SPEC section 3) and PS=NAME.1.
-func entryConfig(cfg supervisor.SingleConfig, o options, index int, e procfile.Entry, environ []string, fileEnv map[string]string) (supervisor.SingleConfig, error) {
+// entryConfig turns cfg into a run of the index-th entry of p's Procfile:
+// its command through the shell, with the PORT and PS of its instance
+// (the first, or --instance; SPEC section 3) and its --stop-signal. The
+// policy flags are checked as cinit start checks them.
+func entryConfig(cfg supervisor.SingleConfig, o options, p *plan, index int, environ []string, fileEnv map[string]string) (supervisor.SingleConfig, error) {
+	e := p.entries[index]
 	base, err := basePort(o, environ, fileEnv)
 	if err != nil {
 		return cfg, configError{err}
 	}
-	cfg.Name, cfg.Argv, cfg.Shell = e.Name, nil, e.Command
-	if !o.noPort {
-		cfg.Env = setEnv(cfg.Env, "PORT", strconv.Itoa(base+100*index))
+	policies, err := entryPolicies(o, p.entries)
+	if err != nil {
+		return cfg, err
 	}
-	cfg.Env = setEnv(cfg.Env, "PS", e.Name+".1")
+	n := entryInstance(o)
+	cfg.Name, cfg.Argv, cfg.Shell = e.Name, nil, e.Command
+	cfg.StopSignal = policies[e.Name].StopSignal
+	if !o.noPort {
+		cfg.Env = setEnv(cfg.Env, "PORT", strconv.Itoa(base+100*index+n-1))
+	}
+	cfg.Env = setEnv(cfg.Env, "PS", e.Name+"."+strconv.Itoa(n))
 	return cfg, nil
+}
+
+// entryPolicies validates the policy flags for a run of one entry, every
+// type counting as started (the formation does not apply to cinit run).
+func entryPolicies(o options, entries []procfile.Entry) (map[string]supervisor.Policy, error) {
+	all, err := procfile.Instances(entries, procfile.Formation{Default: 1}, 0, nil)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return buildPolicies(o.policy, entries, all)
 }
 
 // singlePlan reads what single-command mode takes from the Procfile: its

@@ -31,6 +31,12 @@ type SingleConfig struct {
 	Stderr  io.Writer     // cinit's errors, and with Verbose its messages
 	Verbose bool          // print cinit's messages (started, forwarding, exited)
 	Init    bool          // cinit is PID 1: kill(-1) reaches every leftover
+
+	// StopSignal, when set, is what CMD gets for the first stop signal
+	// cinit receives (a Procfile entry's --stop-signal). CMD dying of
+	// it, or exiting 128+it, after that stop is then a clean stop and
+	// cinit exits 0, as in multi-process mode (SPEC section 10).
+	StopSignal syscall.Signal
 }
 
 // RunSingle runs one command as init and returns the status cinit exits
@@ -74,7 +80,17 @@ func RunSingle(cfg SingleConfig, exits <-chan reaper.Exit, sigs signals.Channels
 	for !s.finished() {
 		s.step()
 	}
-	return s.exit.Code
+	return s.status()
+}
+
+// status is cinit's exit status once CMD has been reaped: its own, or 0
+// when it ended cleanly of a translated stop signal.
+func (s *singleRun) status() int {
+	e, sig := s.exit, s.sent
+	if sig != 0 && sig == s.cfg.StopSignal && (e.Signal == sig || e.Code == 128+int(sig)) {
+		return 0
+	}
+	return e.Code
 }
 
 // singleRun is the state of one [RunSingle].
@@ -85,14 +101,15 @@ type singleRun struct {
 	sigs  signals.Channels
 
 	// State owned by the loop's goroutine:
-	pid       int         // CMD's pid, which is also its process group
-	fg        bool        // CMD's group holds the terminal's foreground
-	reaped    bool        // CMD has exited
-	exit      reaper.Exit // CMD's exit, valid once reaped
-	childless bool        // the most recent exit said no child is left
-	stops     int         // stop signals received since cinit started
-	grace     *time.Timer // running from the first stop until SIGKILL
-	graceOver bool        // the grace period has run out: SIGKILL was sent
+	pid       int            // CMD's pid, which is also its process group
+	fg        bool           // CMD's group holds the terminal's foreground
+	reaped    bool           // CMD has exited
+	exit      reaper.Exit    // CMD's exit, valid once reaped
+	childless bool           // the most recent exit said no child is left
+	stops     int            // stop signals received since cinit started
+	grace     *time.Timer    // running from the first stop until SIGKILL
+	graceOver bool           // the grace period has run out: SIGKILL was sent
+	sent      syscall.Signal // the stop signal CMD got, 0 before any
 }
 
 // start starts CMD. On failure it returns cinit's exit status and a message
@@ -303,7 +320,13 @@ func (s *singleRun) stop(sig syscall.Signal) {
 		s.signalLeftovers(sig)
 		s.signalLeftovers(syscall.SIGCONT)
 	} else {
-		s.logf("%s received, forwarding it to %s", signals.Name(sig), s.cfg.Name)
+		if s.cfg.StopSignal != 0 {
+			s.logf("%s received, sending %s to %s", signals.Name(sig), signals.Name(s.cfg.StopSignal), s.cfg.Name)
+			sig = s.cfg.StopSignal
+		} else {
+			s.logf("%s received, forwarding it to %s", signals.Name(sig), s.cfg.Name)
+		}
+		s.sent = sig
 		s.forward(sig)
 		s.forward(syscall.SIGCONT)
 	}

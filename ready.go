@@ -1,0 +1,125 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/cinit/cinit/supervisor"
+)
+
+// defineSingleFlags adds the flags of cinit run and cinit ready.
+func defineSingleFlags(fs *pflag.FlagSet, o *options) {
+	fs.IntVar(&o.instance, "instance", 0, "run, ready: PORT and PS of instance N of the entry")
+	fs.BoolVar(&o.wait, "wait", false, "ready: poll until the check succeeds or --timeout passes")
+	fs.StringVar(&o.forName, "for", "", "ready: the Procfile entry whose environment, port and root the check uses")
+}
+
+// checkSingleFlags rejects the flags of run and ready given to other
+// commands, and bad values.
+func checkSingleFlags(inv *invocation) error {
+	o := inv.opts
+	switch {
+	case o.instance < 0:
+		return usagef("bad value %d for flag --instance: want 1 or more", o.instance)
+	case (o.wait || o.forName != "") && inv.cmd != "ready":
+		return usagef("flags --wait and --for belong to cinit ready")
+	case o.instance > 0 && inv.cmd == "exec":
+		return usagef("flag --instance: needs cinit run NAME or cinit ready --for NAME")
+	case inv.cmd == "ready" && len(inv.args) != 1:
+		return usagef("ready: want one CHECK (tcp:PORT, http:URL, exec:COMMAND or file:PATH), got %d arguments", len(inv.args))
+	case inv.cmd == "ready" && o.instance > 0 && o.forName == "":
+		return usagef("flag --instance: needs --for NAME")
+	}
+	return nil
+}
+
+// ready runs one readiness check (cinit ready), or polls it with --wait,
+// and returns 0 when it succeeded, 1 when not, 2 for a usage or
+// configuration error. It is what probes, healthchecks, init containers
+// and ExecStartPost= lines of an export run.
+func ready(inv invocation) int {
+	c, err := parseCheck(inv.args[0])
+	if err != nil {
+		return fail(usagef("ready: %v", err))
+	}
+	t, err := readyTarget(inv.opts, os.Environ())
+	if err != nil {
+		return fail(err)
+	}
+	if c.Kind == "tcp" && c.Target == "" && t.Port == 0 {
+		return fail(usagef("ready: %s has no port: give tcp:PORT, or --for NAME of an entry with a PORT", inv.args[0]))
+	}
+	var ok bool
+	if inv.opts.wait {
+		ok = supervisor.Await(c, t, inv.opts.checkTimeout)
+	} else {
+		ok = supervisor.Probe(c, t, inv.opts.checkTimeout)
+	}
+	if !ok {
+		return 1
+	}
+	return 0
+}
+
+// readyTarget settles the port, environment and directory of the check:
+// with --for NAME those cinit run NAME would give the entry (the env files,
+// PORT and PS of its instance, the root); without, the inherited
+// environment and its PORT, in the current directory.
+func readyTarget(o options, environ []string) (supervisor.Target, error) {
+	t := supervisor.Target{Env: environ}
+	if o.forName == "" {
+		if v, ok := lookup(environ, "PORT"); ok {
+			t.Port, _ = strconv.Atoi(v)
+		}
+		return t, nil
+	}
+	o = procfileOfInit(o)
+	cfg, err := singleConfig(invocation{cmd: "run", args: []string{o.forName}, opts: o}, environ)
+	if err != nil {
+		return t, err
+	}
+	if cfg.Shell == "" {
+		return t, usagef("flag --for: unknown process %q in %s", o.forName, o.procfile)
+	}
+	t.Env, t.Dir = cfg.Env, cfg.Dir
+	if v, ok := lookup(cfg.Env, "PORT"); ok && !o.noPort {
+		t.Port, _ = strconv.Atoi(v)
+	}
+	return t, nil
+}
+
+// procfileOfInit points o at the Procfile of the cinit that is PID 1 when
+// neither -f nor -d says where it is and the current directory has none:
+// a Kubernetes exec probe may run in /, not in the container's working
+// directory.
+func procfileOfInit(o options) options {
+	if o.root != "" || o.procfile != "Procfile" {
+		return o
+	}
+	if _, err := os.Stat(o.procfile); !errors.Is(err, fs.ErrNotExist) {
+		return o
+	}
+	comm, err := os.ReadFile("/proc/1/comm")
+	if err != nil || strings.TrimSpace(string(comm)) != "cinit" {
+		return o
+	}
+	if dir, err := os.Readlink("/proc/1/cwd"); err == nil {
+		o.procfile = filepath.Join(dir, "Procfile")
+	}
+	return o
+}
+
+// entryInstance returns the instance number run and ready use, 1 unless
+// --instance says otherwise.
+func entryInstance(o options) int {
+	if o.instance > 0 {
+		return o.instance
+	}
+	return 1
+}
