@@ -5,7 +5,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all test demo bench fuzz clean
+.PHONY: all test demo bench fuzz clean qemu
 
 all: bin/cinit
 
@@ -49,6 +49,12 @@ bench:
 	$(GO) test -run=NONE -bench=. -benchmem ./output/ ./reaper/
 	$(MAKE) --no-print-directory bin/cinit
 	GO=$(GO) bench/run.sh
+
+# make qemu runs the pure packages' tests for other Linux architectures
+# under qemu-user (build/qemu.sh); s390x is the big-endian one.
+QEMU_ARCHES ?= arm64 arm riscv64 ppc64le s390x
+qemu:
+	GO=$(GO) build/qemu.sh $(QEMU_ARCHES)
 
 clean:
 	rm -rf bin

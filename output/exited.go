@@ -2,14 +2,7 @@ package output
 
 import (
 	"time"
-
-	"golang.org/x/sys/unix"
 )
-
-// fionread is the ioctl that returns the number of unread bytes of a pipe.
-// Linux calls it FIONREAD in C; golang.org/x/sys names it TIOCINQ, its
-// alias.
-const fionread = unix.TIOCINQ
 
 // Exited tells the Pipe that the process writing it has exited. done is
 // called exactly once: as soon as every byte that was in the pipe at the
@@ -113,7 +106,7 @@ func (p *Pipe) unread() int {
 	var n int
 	var ierr error
 	err = rc.Control(func(fd uintptr) {
-		n, ierr = unix.IoctlGetInt(int(fd), fionread)
+		n, ierr = pipeUnread(int(fd))
 	})
 	if err != nil || ierr != nil {
 		return 0

@@ -114,7 +114,7 @@ func (w *Writer) Pipe(l Label, s Stream, f *os.File) *Pipe {
 		f:      f,
 		fmt:    fm,
 		limit:  maxLine,
-		vec:    w.raw != nil && !fm.json,
+		vec:    canWritev && w.raw != nil && !fm.json,
 		vecMin: vecSize,
 	}
 }
@@ -188,7 +188,7 @@ func (p *Pipe) readFD(fd uintptr) bool {
 	p.n = n
 	if n >= busyRead && !p.grown {
 		// Best effort: the limit may be lower, or the user over quota.
-		unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize)
+		growPipe(fd)
 		p.grown = true
 	}
 	return true

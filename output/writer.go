@@ -269,7 +269,7 @@ func (w *Writer) writev(bufs [][]byte) error {
 // returns what is left to write.
 func writevAll(fd int, bufs [][]byte) ([][]byte, error) {
 	for bufs = advance(bufs, 0); len(bufs) > 0; {
-		n, err := unix.Writev(fd, bufs)
+		n, err := writev(fd, bufs)
 		switch {
 		case err == unix.EINTR:
 			continue

@@ -214,7 +214,7 @@ func execFailure(name string, err error) (int, error) {
 // and cinit's process group is the terminal's foreground group. Only then
 // may CMD take the terminal: a background cinit must not steal it.
 func ownsTerminal() bool {
-	pgrp, err := unix.IoctlGetInt(syscall.Stdin, unix.TIOCGPGRP)
+	pgrp, err := foregroundGroup(syscall.Stdin)
 	return err == nil && pgrp == unix.Getpgrp()
 }
 
