@@ -5,7 +5,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all test demo bench fuzz clean qemu
+.PHONY: all test container-test demo bench fuzz clean qemu
 
 all: bin/cinit
 
@@ -15,6 +15,12 @@ bin/cinit: $(shell find . -name '*.go' -not -path './bin/*') go.mod go.sum
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	@[ "$$CINIT_CONTAINER_TESTS" = 1 ] || echo 'container/: podman tests skipped; run them with make container-test (root, podman, runc, busybox-static; .ci/podman-setup installs them)'
+
+# make container-test: cinit as the entry point of real containers
+# (container/): podman with runc on the FROM scratch example image.
+container-test:
+	CINIT_CONTAINER_TESTS=1 $(GO) test -race -count=1 -v ./container/
 
 demo: bin/cinit
 	cd examples && ../bin/cinit
