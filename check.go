@@ -9,7 +9,7 @@ import (
 
 // check validates the Procfile, env files and flags, prints what start
 // would run, and returns 0 when everything is valid, 1 on any warning or
-// error (SPEC section 10).
+// error (README, "Stopping and exit status").
 func check(o options) int {
 	p, err := load(o, nil, os.Environ())
 	if err != nil {

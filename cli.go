@@ -76,7 +76,7 @@ func isControl(r rune) bool { return unicode.IsControl(r) }
 // subcommands are the words that select a command.
 var subcommands = []string{"start", "run", "check", "ready", "version", "help"}
 
-// envForms maps each flag to its environment variable (SPEC section 1).
+// envForms maps each flag to its environment variable (README, "Flags").
 var envForms = map[string]string{
 	"procfile":   "CINIT_PROCFILE",
 	"root":       "CINIT_ROOT",

@@ -11,9 +11,9 @@ import (
 )
 
 // Fuzz targets for the parsers of flag values: durations (-t,
-// --ready-timeout), the policy lists (SPEC section 11) and the whole
-// command line with its CINIT_* environment. Their seed corpora live in
-// testdata/fuzz/ and run with every go test; `make fuzz` runs them for
+// --ready-timeout), the policy lists (README, "Process policies") and the
+// whole command line with its CINIT_* environment. Their seed corpora live
+// in testdata/fuzz/ and run with every go test; `make fuzz` runs them for
 // FUZZTIME each.
 
 // FuzzParseDuration checks that parseDuration never returns a negative

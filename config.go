@@ -139,8 +139,8 @@ func lookup(environ []string, key string) (string, bool) {
 }
 
 // mergeEnv returns the env-file variables overridden by the inherited
-// environment (SPEC section 3: what docker run -e sets wins over a baked-in
-// .env), sorted for a stable result.
+// environment (README, "Environment": what docker run -e sets wins over a
+// baked-in .env), sorted for a stable result.
 func mergeEnv(fileEnv map[string]string, environ []string) []string {
 	merged := make(map[string]string, len(fileEnv)+len(environ))
 	for k, v := range fileEnv {

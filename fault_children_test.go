@@ -327,7 +327,7 @@ func garbageData(seed uint64, big bool) []byte {
 	return append(b, "the end\xff\r"...)
 }
 
-// garbageLines is how cinit cuts data into output lines (SPEC section 6).
+// garbageLines is how cinit cuts data into output lines (README, "Output").
 func garbageLines(data []byte) [][]byte {
 	lines := bytes.Split(data, []byte("\n"))
 	if len(lines[len(lines)-1]) == 0 {

@@ -329,7 +329,7 @@ func checkTextGarbage(t *testing.T, data []byte, want [][]byte) {
 
 // checkJSONGarbage checks that every line of data is a JSON object, and
 // that a's lines on each stream are want's, with U+FFFD for each byte
-// that is not part of valid UTF-8 (SPEC section 6).
+// that is not part of valid UTF-8 (README, "Output").
 func checkJSONGarbage(t *testing.T, data []byte, want map[string][][]byte) {
 	t.Helper()
 	got := map[string][]string{}

@@ -110,7 +110,7 @@ func TestFaultStopAndContinueChild(t *testing.T) {
 	})
 	t.Run("stopped before teardown", func(t *testing.T) {
 		t.Parallel()
-		// The stop signal is followed by SIGCONT (SPEC section 7).
+		// The stop signal is followed by SIGCONT (supervisor.signalGroup).
 		f := startFault(t, "a: "+helperLine("fault-sigs")+"\n", nil, "-t", "1h")
 		f.waitLine("a", "ready")
 		stop(t, onlyPid(t, f))

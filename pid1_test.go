@@ -5,10 +5,10 @@ import (
 	"testing"
 )
 
-// As PID 1 the kernel delivers only signals that have a handler, and a Go
-// program without one for SIGPIPE exits 2 when its stdout goes away
-// (research/init-semantics.md E11, E13). These run cinit as PID 1 of a new
-// PID namespace.
+// As PID 1 the kernel delivers only signals that have a handler
+// (pid_namespaces(7)), and a Go program without a handler for SIGPIPE
+// exits 2 when its stdout goes away there, where elsewhere it would die of
+// the signal (141). These run cinit as PID 1 of a new PID namespace.
 
 func TestPID1_ClosedStdoutIs141(t *testing.T) {
 	requirePIDNamespace(t)

@@ -14,9 +14,9 @@ import (
 	"github.com/cinit/cinit/supervisor"
 )
 
-// policyFlags are the raw values of the process policy flags (SPEC section
-// 11). Each is a list of items; the flags are repeatable and each value may
-// hold several comma-separated items.
+// policyFlags are the raw values of the process policy flags (README,
+// "Process policies"). Each is a list of items; the flags are repeatable
+// and each value may hold several comma-separated items.
 type policyFlags struct {
 	canDie       []string
 	oneshot      []string

@@ -319,7 +319,8 @@ func contains(lines []string, s string) bool {
 	return false
 }
 
-// TestCISmokePattern is the CI Procfile of SPEC section 11: db, a migrate
+// TestCISmokePattern is the Procfile of the README's "The CI smoke-test
+// pattern": db, a migrate
 // oneshot after db, web after migrate and ready over HTTP, and a smoke test
 // after web whose code becomes cinit's.
 func TestCISmokePattern(t *testing.T) {

@@ -13,7 +13,8 @@ import (
 	"github.com/cinit/cinit/supervisor"
 )
 
-// single runs one command as init (cinit -- CMD, cinit run; SPEC section 9)
+// single runs one command as init (cinit -- CMD, cinit run; README,
+// "Single-command mode")
 // and returns the status cinit exits with.
 func single(inv invocation) int {
 	sigs, r, err := subscribe(true)
@@ -65,7 +66,7 @@ func singleConfig(inv invocation, environ []string) (supervisor.SingleConfig, er
 
 // entryConfig turns cfg into a run of the index-th entry of p's Procfile:
 // its command through the shell, with the PORT and PS of its instance
-// (the first, or --instance; SPEC section 3) and its --stop-signal. The
+// (the first, or --instance; README, "Environment") and its --stop-signal. The
 // policy flags are checked as cinit start checks them.
 func entryConfig(cfg supervisor.SingleConfig, o options, p *plan, index int, environ []string, fileEnv map[string]string) (supervisor.SingleConfig, error) {
 	e := p.entries[index]

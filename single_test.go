@@ -19,10 +19,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Single-command mode (SPEC section 9): cinit -- CMD and cinit run. CMD's
-// output is its own, unprefixed, and cinit prints nothing but errors unless
-// -v. Tests named after an ID come from the catalog in
-// research/init-semantics.md §6.
+// Single-command mode (README, "Single-command mode"): cinit -- CMD and
+// cinit run. CMD's output is its own, unprefixed, and cinit prints nothing
+// but errors unless -v. Many of these check what tini's and dumb-init's own
+// test suites expect of them (krallin/tini test/, Yelp/dumb-init tests/).
 
 func init() {
 	helpers["signals"] = helperSignals
@@ -36,7 +36,7 @@ func init() {
 // exe is the test binary, which plays the children.
 func exe() string { return os.Args[0] }
 
-func TestDI14_ExitStatusRegularExit(t *testing.T) {
+func TestSingleExitStatusRegularExit(t *testing.T) {
 	for _, n := range []int{0, 1, 3, 127, 255} {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			code, lines, stderr := runCinit(t, t.TempDir(), nil, "--", exe(), "exit", strconv.Itoa(n))
@@ -51,7 +51,7 @@ func TestDI14_ExitStatusRegularExit(t *testing.T) {
 	}
 }
 
-func TestDI15_ExitStatusTerminatedBySignal(t *testing.T) {
+func TestSingleExitStatusTerminatedBySignal(t *testing.T) {
 	for sig, want := range map[syscall.Signal]int{syscall.SIGTERM: 143, syscall.SIGHUP: 129, syscall.SIGQUIT: 131, syscall.SIGKILL: 137} {
 		t.Run(sig.String(), func(t *testing.T) {
 			// A shell, not a Go helper: Go exits 2 on SIGQUIT.
@@ -63,7 +63,7 @@ func TestDI15_ExitStatusTerminatedBySignal(t *testing.T) {
 	}
 }
 
-func TestTIS4_ExecFailures(t *testing.T) {
+func TestSingleExecFailures(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "notexec"), []byte("#!/bin/sh\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "Procfile"), []byte("missing: foobar123\n"), 0o644)
@@ -90,9 +90,9 @@ func TestTIS4_ExecFailures(t *testing.T) {
 	}
 }
 
-func TestDI16_ProxiesSignals(t *testing.T) {
-	// Every forwarded signal of SPEC section 8, WINCH and job control
-	// included: in single-command mode they concern the child.
+func TestSingleProxiesSignals(t *testing.T) {
+	// Every forwarded signal of the signals package comment, WINCH and job
+	// control included: in single-command mode they concern the child.
 	r := startCinit(t, t.TempDir(), nil, "--", exe(), "signals", "SIGTERM")
 	r.waitOutput("ready")
 	for _, sig := range []syscall.Signal{unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2, unix.SIGALRM, unix.SIGWINCH,
@@ -107,7 +107,7 @@ func TestDI16_ProxiesSignals(t *testing.T) {
 	}
 }
 
-func TestX18_StopSignalsForwardedUntranslated(t *testing.T) {
+func TestSingleStopSignalsForwardedUntranslated(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT} {
 		name := unix.SignalName(sig)
 		t.Run(name, func(t *testing.T) {
@@ -124,10 +124,11 @@ func TestX18_StopSignalsForwardedUntranslated(t *testing.T) {
 	}
 }
 
-func TestTI5_SignalExitCodes(t *testing.T) {
+func TestSingleSignalExitCodes(t *testing.T) {
 	// tini's expectation, kept in single-command mode: cinit exits with
 	// CMD's status, 128+N when the forwarded signal killed it. (In
-	// multi-process mode a clean stop is 0 instead: SPEC section 10.)
+	// multi-process mode a clean stop is 0 instead: README, "Stopping and
+	// exit status".)
 	for sig, want := range map[syscall.Signal]int{syscall.SIGTERM: 143, syscall.SIGUSR1: 138, syscall.SIGUSR2: 140} {
 		t.Run(unix.SignalName(sig), func(t *testing.T) {
 			// sleep, not a Go helper: Go ignores USR1 and USR2.
@@ -141,7 +142,7 @@ func TestTI5_SignalExitCodes(t *testing.T) {
 	}
 }
 
-func TestX4_SecondStopSignalKillsAtOnce(t *testing.T) {
+func TestSingleSecondStopSignalKillsAtOnce(t *testing.T) {
 	// The child reports the stop signal and ignores it; the grace
 	// period is far beyond hangLimit, so only the second signal can end
 	// this.
@@ -155,7 +156,7 @@ func TestX4_SecondStopSignalKillsAtOnce(t *testing.T) {
 	}
 }
 
-func TestX3_GraceThenSIGKILL(t *testing.T) {
+func TestSingleGraceThenSIGKILL(t *testing.T) {
 	r := startCinit(t, t.TempDir(), nil, "-v", "-t", "300ms", "--", exe(), "signals")
 	r.waitOutput("ready")
 	r.signal(syscall.SIGTERM)
@@ -166,7 +167,7 @@ func TestX3_GraceThenSIGKILL(t *testing.T) {
 	}
 }
 
-func TestX2_LeftoverDaemonGetsTerm(t *testing.T) {
+func TestSingleLeftoverDaemonGetsTerm(t *testing.T) {
 	// The daemon left CMD's process group and session; cinit sends it
 	// SIGTERM when CMD exits and waits for it (its trap writes the file).
 	// The grace period is far beyond hangLimit: no SIGKILL is involved,
@@ -182,7 +183,7 @@ func TestX2_LeftoverDaemonGetsTerm(t *testing.T) {
 	}
 }
 
-func TestDI3_LeftoverIgnoringTermIsKilled(t *testing.T) {
+func TestSingleLeftoverIgnoringTermIsKilled(t *testing.T) {
 	// ignoreterm is left behind in CMD's group; CMD (the shell) exits 0
 	// once head has read its "ready". The leftover needs SIGKILL, which
 	// does not make cinit's status 137: only CMD's status counts.
@@ -196,7 +197,7 @@ func TestDI3_LeftoverIgnoringTermIsKilled(t *testing.T) {
 	}
 }
 
-func TestTIS5_StdinPassedThrough(t *testing.T) {
+func TestSingleStdinPassedThrough(t *testing.T) {
 	cmd := exec.Command(cinitBin, "--", exe(), "cat")
 	cmd.Env = append(os.Environ(), "CINIT_TEST_HELPER=1", "GORACE=atexit_sleep_ms=0")
 	cmd.Stdin = strings.NewReader("hello\nworld\n")
@@ -231,7 +232,7 @@ func TestVerbose(t *testing.T) {
 	}
 }
 
-// run NAME and run COMMAND (foreman's rule, SPEC section 1).
+// run NAME and run COMMAND (foreman's rule, README "Commands").
 
 func TestRunEntryGetsPortPSAndEnv(t *testing.T) {
 	dir := writeProcfile(t, "web: true\nworker: "+helperLine("printenv PORT PS FROM_FILE BOTH")+"\n")
@@ -292,9 +293,9 @@ func TestRunWithoutProcfile(t *testing.T) {
 	}
 }
 
-// The terminal (R45, tini's isolate_child).
+// The terminal (tini's isolate_child; README, "Single-command mode").
 
-func TestDI23_CommandGetsTerminalForeground(t *testing.T) {
+func TestSingleCommandGetsTerminalForeground(t *testing.T) {
 	master, slave := openPty(t)
 	mark := filepath.Join(t.TempDir(), "mark")
 	cmd := exec.Command(cinitBin, "-t", "1h", "--", exe(), "foreground", mark)
@@ -352,8 +353,8 @@ func openPty(t *testing.T) (master, slave *os.File) {
 	return master, slave
 }
 
-// cinit as PID 1 of a new PID namespace (P1 in init-semantics.md §6.0), in
-// both modes.
+// cinit as PID 1 of a new PID namespace (unshare --pid --fork), in both
+// modes.
 
 // modes runs cinit start with a Procfile entry "a", or cinit -- with the
 // same command.
@@ -370,12 +371,13 @@ var modes = []struct {
 	}},
 }
 
-func TestX19_TermFromInsideIsStop(t *testing.T) {
+func TestPID1_TermFromInsideIsStop(t *testing.T) {
 	requirePIDNamespace(t)
 	// The child sends SIGTERM to PID 1 from inside the namespace, where
-	// the kernel delivers only signals with a handler (K1), and dies of
-	// the TERM cinit passes on. start: a clean stop is 0 (unlike tini's
-	// 143, SPEC section 10); single: CMD's status, as tini.
+	// the kernel delivers only signals with a handler (pid_namespaces(7)),
+	// and dies of the TERM cinit passes on. start: a clean stop is 0
+	// (unlike tini's 143; README, "Stopping and exit status"); single:
+	// CMD's status, as tini.
 	want := map[string]int{"start": 0, "single": 143}
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
@@ -388,12 +390,13 @@ func TestX19_TermFromInsideIsStop(t *testing.T) {
 	}
 }
 
-func TestX2_DaemonStoppedByKillAll(t *testing.T) {
+func TestPID1_DaemonStoppedByKillAll(t *testing.T) {
 	requirePIDNamespace(t)
 	// The daemon called setsid: only kill(-1) from PID 1 reaches it. Its
 	// trap must run before cinit exits, since the kernel SIGKILLs the
-	// namespace when PID 1 ends (K3). start: kill(-1, TERM) at the stop;
-	// single: TERM to CMD's group, then kill(-1, TERM) to the leftovers.
+	// namespace when PID 1 ends (pid_namespaces(7)). start: kill(-1, TERM)
+	// at the stop; single: TERM to CMD's group, then kill(-1, TERM) to the
+	// leftovers.
 	want := map[string]int{"start": 0, "single": 143}
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
@@ -412,7 +415,7 @@ func TestX2_DaemonStoppedByKillAll(t *testing.T) {
 	}
 }
 
-func TestDIZ_OrphansLeaveNoZombies(t *testing.T) {
+func TestPID1_OrphansLeaveNoZombies(t *testing.T) {
 	requirePIDNamespace(t)
 	// 300 orphans are re-parented to PID 1 while alive and then end at
 	// once, so their SIGCHLDs coalesce; the child fails unless /proc
@@ -552,12 +555,12 @@ func helperKillInit(args []string) int {
 }
 
 // helperOrphans makes args[0] orphans of PID 1 and checks that PID 1 reaps
-// them (DI-Z, TI-3 of init-semantics.md). Each orphan is a cat started in
-// the background by a shell that exits at once, so the cat is re-parented to
-// PID 1 while it runs. Once /proc shows them all with PPid 1, closing their
-// stdin ends them together. It prints "orphans N zombies 0" when /proc then
-// shows neither a cat nor a zombie, and exits 1 with what is left when that
-// does not happen within the bound.
+// them, as tini's and dumb-init's zombie tests check. Each orphan is a cat
+// started in the background by a shell that exits at once, so the cat is
+// re-parented to PID 1 while it runs. Once /proc shows them all with PPid
+// 1, closing their stdin ends them together. It prints "orphans N zombies
+// 0" when /proc then shows neither a cat nor a zombie, and exits 1 with
+// what is left when that does not happen within the bound.
 func helperOrphans(args []string) int {
 	n, _ := strconv.Atoi(args[0])
 	r, w, err := os.Pipe()
@@ -650,7 +653,7 @@ func readProcs() ([]procStat, error) {
 // foreground group of its terminal (stdin), then leaves behind a process of
 // its group and exits. On SIGTERM, that leftover writes to args[0] whether
 // the foreground group is then the session leader's (cinit's, in
-// TestDI23_CommandGetsTerminalForeground).
+// TestSingleCommandGetsTerminalForeground).
 func helperForeground(args []string) int {
 	if len(args) > 1 {
 		c := make(chan os.Signal, 1)

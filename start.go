@@ -45,11 +45,11 @@ func start(o options, names []string) int {
 // subscribe subscribes to every signal cinit handles in its mode, in the
 // background (the supervisor waits for sigs.Ready before its first child),
 // and makes cinit a subreaper at once; the reaper runs, and subscribes to
-// SIGCHLD, once the other signals are subscribed, so that its round trip
-// to the runtime's signal thread is not one more on the way to the first
-// child (style-anchors.md §5.5). A stop signal that arrives while the
-// configuration loads waits for the loop like any other; if loading
-// fails, cinit exits 2 with it unhandled.
+// SIGCHLD, once the other signals are subscribed, so that its round trip to
+// the runtime's signal thread is not one more on the way to the first child
+// (ARCHITECTURE.md, "Cross-cutting concerns"). A stop signal that arrives
+// while the configuration loads waits for the loop like any other; if
+// loading fails, cinit exits 2 with it unhandled.
 func subscribe(single bool) (signals.Channels, *reaper.Reaper, error) {
 	sigs := signals.Subscribe(single)
 	r, err := reaper.New()
@@ -80,9 +80,10 @@ func outputOptions(o options, instances []procfile.Instance) output.Options {
 	return oo
 }
 
-// useColor applies SPEC section 6: --color/--no-color beat CINIT_COLOR
-// (already folded into o.color), which beats NO_COLOR (no-color.org), which
-// beats the terminal check (TERM=dumb counts as no terminal).
+// useColor applies the README's color rule ("Output"): --color/--no-color
+// beat CINIT_COLOR (already folded into o.color), which beats NO_COLOR
+// (no-color.org), which beats the terminal check (TERM=dumb counts as no
+// terminal).
 func useColor(o options, tty bool, getenv func(string) string) bool {
 	switch {
 	case o.noColor || o.color == "never":

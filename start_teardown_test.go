@@ -67,7 +67,7 @@ func TestOrphanThatLeftItsGroupIsStopped(t *testing.T) {
 }
 
 func TestGrandchildInGroupStopped(t *testing.T) {
-	// R7: the shell waits for a background grandchild; TERM to the group
+	// The shell waits for a background grandchild; TERM to the group
 	// reaches both.
 	dir := writeProcfile(t, "a: sleep 1000 & echo $! > gc.pid; echo ready; wait\n")
 	r := startCinit(t, dir, nil, "-t", "1h")

@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-// Exit status rows of SPEC section 10 and research R1–R5.
+// Exit status (README, "Stopping and exit status").
 
 func TestFirstExitCodeIsCinits(t *testing.T) {
 	dir := writeProcfile(t, "a: "+helperLine("exit 3")+"\nb: "+helperLine("trapterm")+"\n")
@@ -145,7 +145,7 @@ func TestForwardedSignals(t *testing.T) {
 	}
 }
 
-// Output rules of SPEC section 6, end to end.
+// Output rules (README, "Output"), end to end.
 
 func TestLastPartialLineBeforeExit(t *testing.T) {
 	dir := writeProcfile(t, "a: "+helperLine("partial tail-without-newline")+"\n")
@@ -202,7 +202,8 @@ func TestHugeLineInPieces(t *testing.T) {
 	}
 }
 
-// Environment, ports and names (SPEC sections 3 and 5).
+// Environment, ports and names (README, "Environment" and "Ports,
+// formation and names").
 
 func TestEnvPrecedenceAndPorts(t *testing.T) {
 	// Each instance prints its environment, then waits to be stopped, so

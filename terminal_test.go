@@ -13,7 +13,7 @@ import (
 // TestCtrlCReachesEachProcessOnce runs cinit start on a terminal, as docker
 // run -t does: cinit keeps the foreground, so the ^C the terminal turns into
 // SIGINT reaches cinit alone, and cinit passes exactly one SIGINT to each
-// process (R43 of research/init-semantics.md).
+// process (README, "Using cinit as PID 1").
 func TestCtrlCReachesEachProcessOnce(t *testing.T) {
 	master, slave := openPty(t)
 	dir := writeProcfile(t, "a: "+helperLine("trapterm")+"\nb: "+helperLine("trapterm")+"\n")
@@ -114,8 +114,8 @@ func TestUnderTini(t *testing.T) {
 
 // TestURGNeverReachesChildren: SIGURG is the Go runtime's preemption
 // signal. Whether the runtime sends it to cinit's threads (under heavy
-// output) or somebody sends it to cinit, it is never passed on (R21 of
-// research/init-semantics.md), while a signal that is forwarded (USR1)
+// output) or somebody sends it to cinit, it is never passed on (the
+// signals package comment), while a signal that is forwarded (USR1)
 // does arrive.
 func TestURGNeverReachesChildren(t *testing.T) {
 	dir := writeProcfile(t, "a: trap 'echo got URG' URG; trap 'echo got USR1' USR1; echo ready; while :; do sleep 0.01; done\n"+

@@ -19,11 +19,12 @@ type envVector struct {
 	err   string            // substring of the error after the file name
 }
 
-// envVectors are the vectors E1-E39 of the env file research, with exactly
-// the results of github.com/joho/godotenv v1.5.1 (the version go.mod pins).
-// They are pinned on purpose: godotenv 1.6 changes E8, E18 and E25, and an
-// upgrade must show up here as a failing test rather than as a silent change
-// in the environment of users' processes. Errors must carry "<file>:<line>:".
+// envVectors are env file cases E1-E39 (our own numbering, kept stable so a
+// failure names its case), with exactly the results of
+// github.com/joho/godotenv v1.5.1 (the version go.mod pins). They are
+// pinned on purpose: godotenv 1.6 changes E8, E18 and E25, and an upgrade
+// must show up here as a failing test rather than as a silent change in the
+// environment of users' processes. Errors must carry "<file>:<line>:".
 var envVectors = []envVector{
 	{id: "E1", input: "FOO=bar\n", want: m("FOO", "bar")},
 	{id: "E2", input: "FOO=\"bar baz\"\n", want: m("FOO", "bar baz")},

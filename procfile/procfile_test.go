@@ -23,9 +23,10 @@ type procfileVector struct {
 // noProcesses is the error for a Procfile without entries.
 const noProcesses = "Procfile: no processes defined"
 
-// procfileVectors are the vectors P1-P32 of the Procfile research, with the
-// results of the "cinit (proposed)" column. Vectors whose only line is
-// ignored end in the "no processes defined" error.
+// procfileVectors are Procfile cases P1-P32 (our own numbering, kept stable
+// so a failure names its case), with cinit's results: the grammar of the
+// procfile package comment. Vectors whose only line is ignored end in the
+// "no processes defined" error.
 var procfileVectors = []procfileVector{
 	{id: "P1 basic", input: "web: cmd\n", entries: []Entry{{"web", "cmd", 1}}},
 	{id: "P2 no space after colon", input: "web:cmd\n", entries: []Entry{{"web", "cmd", 1}}},

@@ -14,8 +14,8 @@ import (
 )
 
 // ErrNotInit is returned by [KillAll] when cinit is not PID 1: kill(-1)
-// would then reach processes outside cinit's tree (research/init-semantics.md
-// R37, E14).
+// would then reach processes outside cinit's tree, and outside the
+// container when there is no PID namespace.
 var ErrNotInit = errors.New("reaper: kill(-1) is only allowed as PID 1")
 
 // procDir is where the process table is read from.
@@ -307,8 +307,9 @@ func signalOne(pid int, sig syscall.Signal) error {
 // KillAll sends sig to every process of the PID namespace except cinit,
 // with kill(-1, sig), and reports whether any process received it. It
 // returns [ErrNotInit] without signalling anything unless cinit is PID 1,
-// where kill(-1) reaches exactly the container's other processes
-// (research/init-semantics.md K8). A sig of 0 only checks whether any other
+// where kill(-1) reaches exactly the other processes of the namespace,
+// daemons that left their session included, and nothing outside it
+// (kill(2), pid_namespaces(7)). A sig of 0 only checks whether any other
 // process exists.
 func KillAll(sig syscall.Signal) (bool, error) {
 	if !IsInit() {

@@ -2,13 +2,13 @@
 //
 // It is the only code in cinit that calls wait4. Go's [os/exec.Cmd.Wait] and a
 // wait4(-1) loop cannot run side by side: whichever waits first takes the
-// status and the other gets ECHILD (research/init-semantics.md E12, G-e).
+// status and the other gets ECHILD (since Go 1.23, Cmd.Wait waits on a
+// pidfd and reports "waitid: no child processes"; see Go's os/pidfd_linux.go).
 // So a [Reaper] collects every status, cinit's own children and re-parented
 // orphans alike, and hands each one to its consumer on [Reaper.Exits]. The
 // consumer (the supervisor) may call [os/exec.Cmd.Wait] for a pid only after the
-// reaper has reported it, and then only to drain the child's pipes
-// (research/style-anchors.md §5.5, as runc signals.go and containerd's
-// Monitor.Wait do).
+// reaper has reported it, and then only to drain the child's pipes, as
+// runc's signals.go and containerd's Monitor.Wait do.
 //
 // # Setting up
 //

@@ -19,7 +19,8 @@ type Channels struct {
 	Other <-chan os.Signal
 	// Ready is closed once every kind is subscribed. No child may start
 	// before: a signal whose default action ends cinit must not end it
-	// while it has children (style-anchors.md §5.5).
+	// while it has children, and a stop signal that comes during start-up
+	// must not be lost (tini's configure_signals runs before its spawn).
 	Ready <-chan struct{}
 }
 

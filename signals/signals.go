@@ -3,7 +3,8 @@
 // ([Classify]). The supervisor acts on the [Action] Classify returns; this
 // package never signals a process.
 //
-// The policy is SPEC section 8:
+// The policy (the README's "Stopping and exit status" and "Single-command
+// mode" say it for users):
 //
 //	signal                    multi-process mode        single-command mode
 //	TERM, INT, QUIT           stop (teardown)           stop (forwarded)
@@ -16,9 +17,10 @@
 //
 // SIGCHLD belongs to package reaper and never reaches this policy. SIGURG,
 // which the Go runtime uses for goroutine preemption, is never subscribed:
-// [Notified] is an explicit list, as runc's signals.go and R17 of
-// research/init-semantics.md require, so the runtime's noise cannot be
-// forwarded to a child.
+// [Notified] is an explicit list, as in runc's signals.go: signal.Notify
+// without a list would also deliver the runtime's noise, and it could be
+// forwarded to a child. Faults the kernel sends for cinit's own bugs
+// (SEGV, BUS, FPE, ILL, TRAP, SYS) are left to kill it, as tini does.
 //
 // As PID 1 the kernel delivers only signals that have a handler, so the list
 // must cover every signal above (pid_namespaces(7)).
@@ -84,7 +86,9 @@ func Classify(sig syscall.Signal, single bool, stops int) Action {
 	case unix.SIGWINCH, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
 		// A terminal resize or job-control stop concerns the foreground
 		// program; in multi-process mode that is cinit itself, which
-		// must never be stopped (R22, R44 of init-semantics.md).
+		// must never be stopped: as PID 1 it could not even stop itself,
+		// and a stopped init stops the container (tini's
+		// configure_signals ignores TTIN and TTOU for itself as well).
 		if single {
 			return Action{Kind: Forward, Sig: sig}
 		}

@@ -22,12 +22,12 @@ var shellBuiltins = map[string]bool{
 	"ulimit": true, "umask": true, "unalias": true, "unset": true, "wait": true,
 }
 
-// shellLine returns the text cinit hands to /bin/sh -c for command. A single
-// simple command gets exec inserted before its program, after any leading
-// NAME=value assignments, so that the program replaces the shell and is the
-// instance itself (SPEC section 4: dash does not exec a lone command, and a
-// forwarded HUP would kill the shell instead of reaching the program). Any
-// other command is returned unchanged.
+// shellLine returns the text cinit hands to /bin/sh -c for command. A
+// single simple command gets exec inserted before its program, after any
+// leading NAME=value assignments, so that the program replaces the shell
+// and is the instance itself (README, "Procfile": dash does not exec a lone
+// command, and a forwarded HUP would kill the shell instead of reaching the
+// program). Any other command is returned unchanged.
 func shellLine(command string) string {
 	at, ok := execPoint(command)
 	if !ok {

@@ -13,7 +13,7 @@ import (
 // Running a command directly.
 //
 // For a single simple command cinit hands /bin/sh -c the line with exec in
-// front of the program (SPEC section 4), so the shell only splits the line
+// front of the program (see shellLine), so the shell only splits the line
 // into words, finds the program in PATH, exports PWD, drops variables
 // whose names it could not set, and replaces itself.
 // When the line is nothing but plain words, cinit can do those steps

@@ -13,8 +13,8 @@ import (
 	"github.com/cinit/cinit/output"
 )
 
-// Readiness polls start fast and back off (SPEC section 11); cinit says
-// whom it waits for every waitLogEvery.
+// Readiness polls start fast and back off (README, "Process policies");
+// cinit says whom it waits for every waitLogEvery.
 const (
 	firstPoll    = 100 * time.Millisecond
 	maxPoll      = time.Second

@@ -7,10 +7,9 @@ import (
 	"github.com/cinit/cinit/output"
 )
 
-// The restart schedule (SPEC section 11): capped exponential backoff, reset
-// after a long enough run, and a budget of restarts per window, as in
-// systemd's StartLimitBurst and supervisord's startretries
-// (research/supervisors.md §1.1).
+// The restart schedule (README, "Process policies"): capped exponential
+// backoff, reset after a long enough run, and a budget of restarts per
+// window, as in systemd's StartLimitBurst and supervisord's startretries.
 const (
 	firstDelay    = time.Second
 	maxDelay      = 30 * time.Second

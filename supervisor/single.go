@@ -35,21 +35,22 @@ type SingleConfig struct {
 	// StopSignal, when set, is what CMD gets for the first stop signal
 	// cinit receives (a Procfile entry's --stop-signal). CMD dying of
 	// it, or exiting 128+it, after that stop is then a clean stop and
-	// cinit exits 0, as in multi-process mode (SPEC section 10).
+	// cinit exits 0, as in multi-process mode (teardown.exitCode).
 	StopSignal syscall.Signal
 }
 
 // RunSingle runs one command as init and returns the status cinit exits
-// with: the command's own (its code, or 128+N for signal N; SPEC section
-// 10), or 127 or 126 when it could not be started. exits must be the
-// reaper's stream; sigs carries the signals listed in [signals.Notified].
+// with: the command's own (its code, or 128+N for signal N; README,
+// "Single-command mode"), or 127 or 126 when it could not be started. exits
+// must be the reaper's stream; sigs carries the signals listed in
+// [signals.Notified].
 //
 // The command (CMD) gets cinit's stdin, stdout and stderr, unprefixed, and
 // runs in its own process group. When cinit owns the terminal (its stdin is
 // the controlling terminal and its group is in the foreground), CMD's group
 // becomes the foreground group, so that shells get job control and Ctrl-C
-// reaches CMD, as under tini (tini's isolate_child; R45 and
-// dumb-init#51, #78 in research/init-semantics.md). The terminal goes back
+// reaches CMD, as under tini (tini's isolate_child; Yelp/dumb-init#51 and
+// Yelp/dumb-init#78 were about losing this). The terminal goes back
 // to cinit's group when CMD has exited.
 //
 // Signals follow [signals.Classify] in single-command mode: every forwarded
@@ -145,15 +146,15 @@ func (s *singleRun) fork(path string, argv, env []string) (int, error) {
 		Files: []uintptr{uintptr(syscall.Stdin), uintptr(syscall.Stdout), uintptr(syscall.Stderr)},
 		// Foreground implies Setpgid; the child makes itself the
 		// foreground group with signals still blocked, so SIGTTOU
-		// cannot stop it (syscall/exec_linux.go).
+		// cannot stop it (Go's syscall/exec_linux.go).
 		Sys: &syscall.SysProcAttr{Setpgid: true, Foreground: s.fg, Ctty: syscall.Stdin},
 	})
 }
 
 // command returns the program to execute, its argv and environment: a
 // Procfile command runs as an instance would (directly when the shell
-// would only exec it, else through /bin/sh -c with exec inserted: SPEC
-// section 4); an argv runs itself, its program found as execvp would.
+// would only exec it, else through /bin/sh -c with exec inserted: see
+// shellLine); an argv runs itself, its program found as execvp would.
 func (s *singleRun) command() (path string, argv, env []string, direct bool, err error) {
 	if s.cfg.Shell != "" {
 		if path, argv, env, ok := newLauncher(s.cfg.Dir).command(s.cfg.Shell, s.cfg.Env); ok {
@@ -191,7 +192,7 @@ func findProgram(name, dir string) (string, error) {
 }
 
 // execFailure maps a failure to start the command to the codes of tini and
-// Docker (tini's spawn, moby PR#14012; R6 in research/init-semantics.md):
+// Docker (tini's spawn, moby/moby#14012):
 // 127 when there is no such command, 126 when it cannot be executed.
 func execFailure(name string, err error) (int, error) {
 	switch {
@@ -312,7 +313,7 @@ func (s *singleRun) onSignal(sig syscall.Signal) {
 }
 
 // stop passes a stop signal on, followed by SIGCONT so that a stopped
-// process can act on it (SPEC section 7): to CMD's group while CMD runs,
+// process can act on it (as signalGroup does): to CMD's group while CMD runs,
 // to the leftovers after it exited.
 func (s *singleRun) stop(sig syscall.Signal) {
 	if s.reaped {
@@ -363,8 +364,7 @@ func (s *singleRun) killAll() {
 // many there were. As PID 1 it uses kill(-1), which reaches exactly the
 // container's other processes, those that entered with docker exec too;
 // otherwise cinit signals its own descendants only and never kill(-1), which
-// would reach processes outside its tree (R37, K8, E14 in
-// research/init-semantics.md).
+// would reach processes outside its tree (see reaper.KillAll).
 func (s *singleRun) signalLeftovers(sig syscall.Signal) int {
 	pids, err := reaper.Descendants(os.Getpid())
 	if s.cfg.Init {

@@ -1,12 +1,12 @@
 // Package supervisor runs the instances of a Procfile and tears them down.
 //
 // [Run] is one loop that owns the process table. It starts every instance
-// as /bin/sh -c in its own process group (SPEC section 4; a line of plain
+// as /bin/sh -c in its own process group (README, "Procfile"; a line of plain
 // words runs without the shell, see direct.go), and then only
 // receives messages: exits from package reaper, signals, "drained" notes
 // from the output pipes, timers, results of readiness checks and a broken
 // stdout. Nothing else touches the table, so no lock guards it (runsit's
-// rule; see research/style-anchors.md §5.4). Timers and checks do not touch
+// rule; ARCHITECTURE.md, "Code map"). Timers and checks do not touch
 // state either: they send a function that the loop runs (see
 // [supervisor.after]).
 //
@@ -16,18 +16,18 @@
 // the instance's pipe has delivered every byte written before the exit, so
 // a process's last line always comes before "web exited with code N".
 //
-// Policies (SPEC section 11) decide what an end means: a process that can
-// die ends alone, a oneshot that succeeds counts as ready, a restart policy
-// starts the process again after a capped exponential backoff. Any other
-// end, and a failure for good, starts the teardown.
+// Policies (README, "Process policies") decide what an end means: a process
+// that can die ends alone, a oneshot that succeeds counts as ready, a
+// restart policy starts the process again after a capped exponential
+// backoff. Any other end, and a failure for good, starts the teardown.
 //
-// Teardown (SPEC section 7) starts at the first such end or stop signal.
-// Each instance gets its stop signal (its own --stop-signal, the signal
-// cinit received, or SIGTERM after an exit) followed by SIGCONT, once every
-// instance that depends on it has ended; orphans that left their group get
-// the signal at once; after the grace period whatever is left gets SIGKILL.
-// A second stop signal kills at once. Run returns when every instance has
-// ended and cinit has no child left.
+// Teardown (README, "Stopping and exit status") starts at the first such
+// end or stop signal. Each instance gets its stop signal (its own
+// --stop-signal, the signal cinit received, or SIGTERM after an exit)
+// followed by SIGCONT, once every instance that depends on it has ended;
+// orphans that left their group get the signal at once; after the grace
+// period whatever is left gets SIGKILL. A second stop signal kills at once.
+// Run returns when every instance has ended and cinit has no child left.
 package supervisor
 
 import (
@@ -57,7 +57,8 @@ type Config struct {
 	Init         bool // cinit is PID 1: kill(-1) reaches every orphan
 }
 
-// Policy is how the instances of one process type run (SPEC section 11).
+// Policy is how the instances of one process type run (README, "Process
+// policies").
 // The zero Policy is a plain process: ready once started, never restarted,
 // and its end stops everything.
 type Policy struct {
@@ -97,7 +98,7 @@ type Check struct {
 const pipeDrainBound = 2 * time.Second
 
 // Run starts the instances of cfg and supervises them until all are gone,
-// returning cinit's exit status (SPEC section 10). exits must be the
+// returning cinit's exit status (teardown.exitCode). exits must be the
 // reaper's stream; sigs carries the signals signals.Subscribe(false)
 // subscribes to.
 func Run(cfg Config, exits <-chan reaper.Exit, sigs signals.Channels) int {

@@ -26,8 +26,9 @@ type teardown struct {
 	swept   bool           // the final sweep of orphans has run
 }
 
-// exitCode returns cinit's exit status (SPEC section 10). Without a
-// teardown (every process could die or was a oneshot) it is 0.
+// exitCode returns cinit's exit status (README, "Stopping and exit
+// status"). Without a teardown (every process could die or was a oneshot)
+// it is 0.
 func (t *teardown) exitCode() int {
 	switch {
 	case t.byExit || t.unclean:
@@ -78,9 +79,9 @@ func (s *supervisor) beginTeardown(sig syscall.Signal, why string, code *int) {
 	s.stopOrphans()
 }
 
-// stopEligible sends the stop signal to every running unit that no
-// running unit depends on: dependents stop before their dependencies,
-// independent units in parallel (SPEC section 11). Units stopped together
+// stopEligible sends the stop signal to every running unit that no running
+// unit depends on: dependents stop before their dependencies, independent
+// units in parallel (README, "Process policies"). Units stopped together
 // share one grace period.
 func (s *supervisor) stopEligible() {
 	var batch []*unit
@@ -122,7 +123,7 @@ func (s *supervisor) hasLiveDependent(u *unit) bool {
 }
 
 // signalGroup sends sig and then SIGCONT to a process group, so that a
-// stopped process can act on it (SPEC section 7). ESRCH (gone) is fine.
+// stopped process can act on it. ESRCH (gone) is fine.
 func signalGroup(pgid int, sig syscall.Signal) bool {
 	ok := unix.Kill(-pgid, sig) == nil
 	if sig != syscall.SIGKILL && sig != syscall.SIGCONT {
@@ -145,7 +146,7 @@ func (s *supervisor) killBatch(batch []*unit, gens []int) {
 
 // stopOrphans sends the teardown's signal to every descendant that is not
 // in the group of a running unit: daemons that called setsid, double forks
-// (SPEC section 7, R37 of research/init-semantics.md). Each gets it once,
+// (README, "Using cinit as PID 1"). Each gets it once,
 // and SIGKILL after the grace period. The /proc scan runs in a goroutine so
 // that exits keep flowing through the loop meanwhile.
 func (s *supervisor) stopOrphans() {
@@ -260,7 +261,7 @@ func (s *supervisor) notOrphans() map[int]bool {
 // findOrphans lists cinit's descendants whose process group is not in
 // skip. As PID 1 (init) it lists every other process of the namespace,
 // including those that docker exec started from outside (their parent is 0
-// there): the set that kill(-1) reaches (SPEC section 7). It touches no
+// there): the set that kill(-1) reaches (reaper.KillAll). It touches no
 // supervisor state.
 func findOrphans(skip map[int]bool, init bool) []int {
 	self, root := os.Getpid(), os.Getpid()

@@ -81,7 +81,7 @@ func (s *supervisor) start(u *unit) {
 
 // spawn starts command as an instance or a check would run: directly when
 // the shell would only exec it (see direct.go), else through /bin/sh -c
-// with exec inserted (SPEC section 4). With pipes it returns the read ends
+// with exec inserted (see shellLine). With pipes it returns the read ends
 // of the output pipes; without, the child's output goes to /dev/null.
 func (s *supervisor) spawn(command string, env []string, pipes bool) ([]*os.File, int, error) {
 	if path, argv, denv, ok := s.launch.command(command, env); ok {
@@ -148,7 +148,7 @@ func closeAll(files []*os.File) {
 }
 
 // environ is the environment of one instance: the shared one plus PORT and
-// PS (SPEC section 3).
+// PS (README, "Environment").
 func (s *supervisor) environ(in procfile.Instance) []string {
 	env := make([]string, 0, len(s.cfg.Env)+2)
 	for _, kv := range s.cfg.Env {
@@ -197,7 +197,8 @@ func (s *supervisor) onDrained(u *unit) {
 	s.onEnd(u)
 }
 
-// onEnd applies the policy to a process that ended (SPEC section 11).
+// onEnd applies the policy to a process that ended (README, "Process
+// policies").
 func (s *supervisor) onEnd(u *unit) {
 	e := u.exit
 	switch {
