@@ -45,9 +45,15 @@ func benchPipeFile(b *testing.B, o Options, lineLen int) {
 }
 
 func benchPipeTo(b *testing.B, out io.Writer, o Options, lineLen int) {
+	benchRing(b, out, o, lineLen, func(*Writer) {})
+}
+
+// benchRing is benchPipeTo with setup called on the Writer first.
+func benchRing(b *testing.B, out io.Writer, o Options, lineLen int, setup func(*Writer)) {
 	o.Now = nil
 	w := New(out, o)
 	defer w.Close()
+	setup(w)
 	r, in, err := os.Pipe()
 	if err != nil {
 		b.Fatal(err)
@@ -66,6 +72,30 @@ func BenchmarkText60(b *testing.B) {
 
 func BenchmarkTextPlain60(b *testing.B) {
 	benchPipe(b, Options{Width: 5}, 60)
+}
+
+// BenchmarkTextPlain60NoRing is BenchmarkTextPlain60 without the logs
+// ring: what recording costs the output path.
+func BenchmarkTextPlain60NoRing(b *testing.B) {
+	benchRing(b, io.Discard, Options{Width: 5}, 60, func(w *Writer) { w.logs = nil })
+}
+
+// BenchmarkTextPlain60Followers is BenchmarkTextPlain60 with four
+// followers, one of which never reads.
+func BenchmarkTextPlain60Followers(b *testing.B) {
+	benchRing(b, io.Discard, Options{Width: 5}, 60, func(w *Writer) {
+		w.Follow(0) // stopped
+		for range 3 {
+			f := w.Follow(0)
+			go func() {
+				for {
+					if _, _, ok := f.Next(); !ok {
+						return
+					}
+				}
+			}()
+		}
+	})
 }
 
 func BenchmarkJSON60(b *testing.B) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/fatih/color"
 )
@@ -28,7 +29,8 @@ type Event struct {
 // wrote after the call returned: "web exited" comes before the lines that
 // another process prints in reaction to the teardown it starts.
 func (w *Writer) Event(e Event) {
-	if w.events.push(e) {
+	if t, ok := w.events.push(e); ok {
+		w.logs.recordEvent(&e, t)
 		return
 	}
 	// Closed: print directly, after everything queued before (under the
@@ -37,6 +39,7 @@ func (w *Writer) Event(e Event) {
 	f := newEventFormatter(w.opts)
 	f.begin()
 	w.write(f.appendEvent(nil, &e))
+	w.logs.recordEvent(&e, f.t)
 }
 
 // eventQueue holds formatted events until a writer prints them.
@@ -56,20 +59,22 @@ func (q *eventQueue) init(o Options) {
 	q.wake = make(chan struct{}, 1)
 }
 
-// push formats and queues e, and reports true, or reports false when the
-// queue is closed.
-func (q *eventQueue) push(e Event) bool {
+// push formats and queues e, and returns the time it was formatted with
+// and true, or reports false when the queue is closed.
+func (q *eventQueue) push(e Event) (time.Time, bool) {
 	q.mu.Lock()
 	ok := !q.closed
+	var t time.Time
 	if ok {
 		q.f.begin()
+		t = q.f.t
 		q.pending = q.f.appendEvent(q.pending, &e)
 	}
 	q.mu.Unlock()
 	if ok {
 		q.signal()
 	}
-	return ok
+	return t, ok
 }
 
 // take returns the pending events, leaving the queue empty. The caller

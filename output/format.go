@@ -72,8 +72,9 @@ type formatter struct {
 	prefix []byte
 
 	// State owned by the single goroutine that formats with this formatter.
-	head []byte // what goes before each line of the current batch
-	sec  int64  // text format with timestamps: the second that head shows
+	head []byte    // what goes before each line of the current batch
+	sec  int64     // text format with timestamps: the second that head shows
+	t    time.Time // the time of the current batch, which the logs ring keeps
 }
 
 // newFormatter returns the formatter for lines named name; attr is the
@@ -100,10 +101,10 @@ func newFormatter(o Options, name string, attr color.Attribute, raw bool, fields
 	return f
 }
 
-// pipeFields returns the JSON fields of a pipe's line after the name, up
-// to the opening quote of the line.
-func pipeFields(s Stream) string {
-	return `,"stream":"` + s.String() + `","line":"`
+// pipeFields returns the JSON fields of a line of stream s after the
+// name, up to the opening quote of the line.
+func pipeFields(s string) string {
+	return string(appendJSONString([]byte(`,"stream":`), []byte(s))) + `,"line":"`
 }
 
 // textPrefix returns the name column: "NAME<pad> | ", with "NAME<pad> |"
@@ -123,14 +124,20 @@ func textPrefix(o Options, name string, attr color.Attribute) []byte {
 // batch, and sets head. In text format the head is kept until the clock
 // shows another second.
 func (f *formatter) begin() {
+	f.beginAt(f.now())
+}
+
+// beginAt is begin for lines of time t.
+func (f *formatter) beginAt(t time.Time) {
+	f.t = t
 	switch {
 	case f.raw:
 	case f.json:
 		f.head = append(f.head[:0], `{"time":"`...)
-		f.head = f.now().AppendFormat(f.head, time.RFC3339Nano)
+		f.head = t.AppendFormat(f.head, time.RFC3339Nano)
 		f.head = append(f.head, f.prefix...)
 	case f.stamps:
-		f.textStamp(f.now())
+		f.textStamp(t)
 	}
 }
 

@@ -23,7 +23,7 @@ func formatLines(o Options, l Label, s Stream, lines ...string) string {
 	if o.Now == nil {
 		o.Now = fixedClock(noon)
 	}
-	f := newFormatter(o, l.Name, paletteColor(l.Color), l.Raw, pipeFields(s))
+	f := newFormatter(o, l.Name, paletteColor(l.Color), l.Raw, pipeFields(s.String()))
 	f.begin()
 	var out []byte
 	for _, line := range lines {

@@ -69,9 +69,12 @@ func FuzzLines(f *testing.F) {
 		}
 		want := modelLines(data, lim)
 		var c capture
-		fuzzPipe(t, &c, o, lim, 0, data, sizes)
+		w := fuzzPipe(t, &c, o, lim, 0, data, sizes)
 		c.checkWhole(t)
 		checkFuzzOutput(t, c.String(), want, asJSON)
+		if recs := checkTail(t, w, o, c.String(), len(want)); len(recs) != min(len(want), ringLines) {
+			t.Fatalf("Tail(%d) returned %d lines", len(want), len(recs))
+		}
 		if !asJSON && limit&0x80 != 0 {
 			fs := newFileStream(t)
 			fuzzPipe(t, fs.w, o, lim, int(limit%7)+1, data, sizes)
@@ -81,9 +84,10 @@ func FuzzLines(f *testing.F) {
 }
 
 // fuzzPipe copies data, written in chunks cut by sizes, through a Pipe
-// with line limit lim to a Writer on stream. A vecMin above 0 replaces
-// the length from which lines go out with writev.
-func fuzzPipe(t *testing.T, stream io.Writer, o Options, lim, vecMin int, data, sizes []byte) {
+// with line limit lim to a Writer on stream, and returns the closed
+// Writer. A vecMin above 0 replaces the length from which lines go out
+// with writev.
+func fuzzPipe(t *testing.T, stream io.Writer, o Options, lim, vecMin int, data, sizes []byte) *Writer {
 	w := New(stream, o)
 	r, in, err := os.Pipe()
 	if err != nil {
@@ -106,6 +110,7 @@ func fuzzPipe(t *testing.T, stream io.Writer, o Options, lim, vecMin int, data, 
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+	return w
 }
 
 // checkFuzzOutput compares out with the expected lines.

@@ -74,7 +74,8 @@ type Pipe struct {
 	w      *Writer
 	f      *os.File
 	fmt    *formatter
-	limit  int    // maxLine; tests lower it to exercise long lines cheaply
+	src    *source // what the logs ring knows of the Pipe; Run sets its limit
+	limit  int     // maxLine; tests lower it to exercise long lines cheaply
 	vec    bool   // long lines go out with writev (text format, a file stream)
 	vecMin int    // vecSize; tests lower it
 	idled  func() // called by Run whenever the pipe is found empty; tests set it
@@ -101,6 +102,7 @@ type Pipe struct {
 	draining  bool  // Exited was seen and bytes are left to read
 	remaining int   // bytes still to read before done can be called
 	notified  bool  // Run has called done
+	count     int   // lines printed and not yet recorded in the logs ring
 }
 
 // Pipe returns a Pipe that copies f, the read end of a child's pipe, to w,
@@ -108,11 +110,12 @@ type Pipe struct {
 // must be pollable for [Pipe.Exited] to interrupt a blocked Read, and
 // FIONREAD must work on it. The Pipe owns f from now on: Run closes it.
 func (w *Writer) Pipe(l Label, s Stream, f *os.File) *Pipe {
-	fm := newFormatter(w.opts, l.Name, paletteColor(l.Color), l.Raw, pipeFields(s))
+	fm := newFormatter(w.opts, l.Name, paletteColor(l.Color), l.Raw, pipeFields(s.String()))
 	return &Pipe{
 		w:      w,
 		f:      f,
 		fmt:    fm,
+		src:    &source{name: l.Name, stream: s.String(), color: l.Color, raw: l.Raw},
 		limit:  maxLine,
 		vec:    canWritev && w.raw != nil && !fm.json,
 		vecMin: vecSize,
@@ -123,6 +126,7 @@ func (w *Writer) Pipe(l Label, s Stream, f *os.File) *Pipe {
 // partial line with a newline added, closes the file and returns. It blocks
 // while the Writer's stream blocks.
 func (p *Pipe) Run() {
+	p.src.limit = p.limit
 	if rc, err := p.f.SyscallConn(); err == nil {
 		p.onData = p.readFD
 		p.copy(rc)
@@ -260,6 +264,7 @@ func (p *Pipe) consume(n int) {
 	p.fmt.begin()
 	p.takeBatch()
 	data := p.buf[:p.part]
+	split := -1 // where the last '\n' is
 	if i := bytes.IndexByte(data[old:], '\n'); i >= 0 {
 		p.emit(trimCR(data[:old+i]))
 		if p.fmt.json {
@@ -267,9 +272,11 @@ func (p *Pipe) consume(n int) {
 		} else {
 			data = p.textLines(data[old+i+1:])
 		}
+		split = p.part - len(data) - 1
 	}
 	data = p.addPartial(data)
 	p.write()
+	p.record(p.buf[:p.part-len(data)], split)
 	if len(data) < p.part {
 		p.part = copy(p.buf, data)
 	}
@@ -298,7 +305,7 @@ func (p *Pipe) textLines(data []byte) []byte {
 	if p.vec {
 		long = min(long, p.vecMin)
 	}
-	head, b := p.fmt.head, p.batch
+	head, b, n := p.fmt.head, p.batch, 0
 	for {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
@@ -311,6 +318,7 @@ func (p *Pipe) textLines(data []byte) []byte {
 		} else {
 			b = append(b, head...)
 			b = append(b, data[:i+1]...) // the line and its '\n'
+			n++
 		}
 		data = data[i+1:]
 		if len(b) >= flushSize {
@@ -320,6 +328,7 @@ func (p *Pipe) textLines(data []byte) []byte {
 		}
 	}
 	p.batch = b
+	p.count += n
 	return data
 }
 
@@ -361,6 +370,7 @@ func (p *Pipe) emit(line []byte) {
 // it is already large. A long line with writev goes out at once, after the
 // batch, without being copied.
 func (p *Pipe) add(line []byte) {
+	p.count++
 	if p.vec && len(line) >= p.vecMin {
 		p.w.writeLine(p.batch, p.fmt.head, line)
 		p.batch = p.batch[:0]
@@ -370,6 +380,15 @@ func (p *Pipe) add(line []byte) {
 		p.write()
 	}
 	p.batch = p.fmt.appendLine(p.batch, line)
+}
+
+// record keeps the lines printed since the last record in the logs ring:
+// b holds them as read, with the last '\n' at split (see chunk).
+func (p *Pipe) record(b []byte, split int) {
+	if p.count > 0 && p.w.logs != nil {
+		p.w.logs.record(chunk{src: p.src, t: p.fmt.t, split: split, lines: p.count}, b)
+		p.count = 0
+	}
 }
 
 // write hands the batch to the Writer with one write call.
@@ -410,6 +429,7 @@ func (p *Pipe) flushPartial() {
 		p.takeBatch()
 		p.emit(trimCR(line))
 		p.write()
+		p.record(line, len(line))
 	}
 	p.part = 0
 	p.rest = p.rest[:0]

@@ -164,6 +164,10 @@ type Writer struct {
 
 	// The event queue: formatted events, printed by whoever writes next.
 	events eventQueue
+
+	// logs is the logs ring (ring.go): the end of the output, for Tail and
+	// Follow.
+	logs *ring
 }
 
 // New returns a Writer that writes to w. It starts one goroutine for
@@ -172,7 +176,7 @@ func New(w io.Writer, o Options) *Writer {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	wr := &Writer{out: w, opts: o, broken: make(chan struct{})}
+	wr := &Writer{out: w, opts: o, broken: make(chan struct{}), logs: newRing()}
 	if f, ok := w.(*os.File); ok {
 		if rc, err := f.SyscallConn(); err == nil {
 			wr.file, wr.raw = f, rc
@@ -197,14 +201,17 @@ func (w *Writer) Err() error {
 }
 
 // Close prints the events queued so far, waiting for a stalled stream if
-// need be, and tells the goroutine that prints them to stop. It returns
-// [Writer.Err]. Every Pipe's Run must have returned before Close is called.
-// An Event after Close is written directly, blocking its caller. Close may
-// be called more than once. It prints in its caller's goroutine (see "The
-// output path" above).
+// need be, and tells the goroutine that prints them to stop. Then every
+// [Follower] gets the end of the output once it has read what was
+// printed. It returns [Writer.Err]. Every Pipe's Run must have returned
+// before Close is called. An Event after Close is written directly,
+// blocking its caller (and kept for Tail, though followers no longer see
+// it). Close may be called more than once. It prints in its caller's
+// goroutine (see "The output path" above).
 func (w *Writer) Close() error {
 	w.events.close()
 	w.write(nil)
+	w.logs.close()
 	return w.Err()
 }
 

@@ -1,0 +1,244 @@
+package output
+
+import "time"
+
+// Tail returns the last n lines of the logs ring, oldest first: at most
+// the last 1000 lines, within the last 1 MiB of line text, of everything
+// the Writer printed (the lines of every Pipe and cinit's events, in the
+// order they were printed). The records are copies; Tail never waits for
+// the output stream.
+func (w *Writer) Tail(n int) []Record {
+	r := w.logs
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.collect(r.tailStart(n))
+}
+
+// Follow returns a Follower whose first [Follower.Next] returns what
+// Tail(n) would, and whose later calls return every line printed after
+// those, without a gap or a repeat.
+func (w *Writer) Follow(n int) *Follower {
+	r := w.logs
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f := &Follower{r: r, at: r.lines, tail: r.collect(r.tailStart(n))}
+	if f.tail == nil {
+		f.tail = []Record{}
+	}
+	r.followers = append(r.followers, f)
+	return f
+}
+
+// Follower reads the lines of a [Writer] as they are printed (cinit logs
+// -f). It never slows the Writer down: it reads from the logs ring, which
+// keeps what a follower has not read yet up to 4 MiB of lines (shared by
+// all followers, counted from the newest line). When a follower falls
+// further behind, its oldest unread lines are dropped, and its next call
+// of Next reports how many. A follower that stops calling Next costs
+// only that memory, and nothing once it is closed.
+type Follower struct {
+	r *ring
+
+	// Guarded by r.mu.
+	at     uint64 // the number of the next line to return
+	pos    int    // where line posAt starts in its chunk's bytes
+	posAt  uint64 // the line pos is for; pos is 0 for another line
+	closed bool
+
+	// Owned by the goroutine that calls Next.
+	tail  []Record // what Follow found; nil once Next has returned it
+	recs  []Record // the records of the last Next, reused
+	buf   []byte   // their lines, reused
+	spans []int    // where each record's line starts and ends in buf
+}
+
+// The most one Next returns.
+const (
+	nextRecords = 1024
+	nextBytes   = 256 << 10
+)
+
+// Next waits for lines printed after those already returned, and returns
+// them, oldest first, with the number of lines that were dropped before
+// them because the follower fell too far behind (recs may then be
+// empty). It returns ok false once the Writer is closed and every line
+// has been returned, or once the Follower is closed. The records and their
+// lines stay valid until the next call of Next. Next must not be called
+// from several goroutines at once.
+func (f *Follower) Next() (recs []Record, dropped int, ok bool) {
+	if f.tail != nil {
+		recs, f.tail = f.tail, nil
+		if len(recs) > 0 {
+			return recs, 0, true
+		}
+	}
+	r := f.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for !f.closed {
+		if f.at < r.lines {
+			return f.next()
+		}
+		if r.closed {
+			return nil, 0, false
+		}
+		r.waiting++
+		r.cond.Wait()
+		r.waiting--
+	}
+	return nil, 0, false
+}
+
+// next returns the lines from f.at on; the caller holds r.mu and knows
+// there are some, or some dropped.
+func (f *Follower) next() ([]Record, int, bool) {
+	r := f.r
+	start := f.at
+	if i := r.find(f.at); i < r.count {
+		start = max(f.at, r.at(i).first)
+	} else {
+		start = r.lines
+	}
+	dropped := int(start - f.at)
+	pos := 0
+	if f.posAt == start {
+		pos = f.pos
+	}
+	f.recs, f.buf, f.spans = f.recs[:0], f.buf[:0], f.spans[:0]
+	f.recs, f.buf, f.spans, f.at, f.pos = r.copyOut(f.recs, f.buf, f.spans, start, pos, nextRecords, nextBytes, true)
+	f.posAt = f.at
+	return f.recs, dropped, true
+}
+
+// Close stops f: a Next that waits returns ok false, and the ring no
+// longer keeps lines for it. Close may be called from any goroutine, more
+// than once.
+func (f *Follower) Close() {
+	r := f.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f.closed {
+		return
+	}
+	f.closed = true
+	for i, g := range r.followers {
+		if g == f {
+			r.followers = append(r.followers[:i], r.followers[i+1:]...)
+			break
+		}
+	}
+	r.cond.Broadcast()
+	if len(r.followers) == 0 {
+		r.shrink()
+	}
+}
+
+// shrink gives back what followers made the ring keep: the caller holds
+// mu and no follower is left.
+func (r *ring) shrink() {
+	r.trim()
+	if len(r.data) > ringBytes {
+		r.resize(max(r.grownSize(r.bytes)/2, minStore, r.bytes))
+	}
+	if len(r.chunks) > 2*ringLines {
+		r.resizeChunks(max(minChunks, r.count))
+	}
+}
+
+// tailStart returns the number of the first of the last n lines that Tail
+// returns; the caller holds mu.
+func (r *ring) tailStart(n int) uint64 {
+	n = min(n, ringLines)
+	lines, size := 0, 0
+	i := r.count - 1
+	for ; i >= 0 && lines < n; i-- {
+		c := r.at(i)
+		if size+c.n > ringBytes {
+			break
+		}
+		size += c.n
+		lines += c.lines
+	}
+	if lines == 0 {
+		return r.lines
+	}
+	return r.at(i+1).first + uint64(max(lines-n, 0))
+}
+
+// collect returns copies of the lines from number at on, at most
+// ringLines of them; the caller holds mu.
+func (r *ring) collect(at uint64) []Record {
+	recs, _, _, _, _ := r.copyOut(nil, nil, nil, at, 0, ringLines, 1<<62, false)
+	return recs
+}
+
+// copyOut appends to recs the lines from number at on, at most maxRecs of
+// them and about maxBytes of line text, copying their text into buf;
+// recs, buf and spans (scratch space) must be empty. pos is where line at
+// starts in its chunk's bytes, or 0 to find it. Lines that were dropped
+// are skipped, or end the copy when gaps is set and some were copied. It
+// returns recs, buf and spans, and the number of the line after the last
+// one returned and where it starts. The caller holds mu.
+func (r *ring) copyOut(recs []Record, buf []byte, spans []int, at uint64, pos, maxRecs, maxBytes int, gaps bool) ([]Record, []byte, []int, uint64, int) {
+	size := 0
+	for i := r.find(at); i < r.count && len(recs) < maxRecs && size < maxBytes; i++ {
+		c := r.at(i)
+		if at < c.first {
+			if gaps && len(recs) > 0 {
+				break
+			}
+			at, pos = c.first, 0
+		}
+		if c.ev != nil {
+			spans = append(spans, len(buf))
+			buf = append(buf, c.ev.Text...)
+			spans = append(spans, len(buf))
+			recs = append(recs, eventRecord(c))
+			at, pos = at+1, 0
+			continue
+		}
+		b := r.bytesOf(c)
+		if pos == 0 {
+			for range at - c.first {
+				_, pos = c.next(b, pos)
+			}
+		}
+		for ; at < c.end() && len(recs) < maxRecs && size < maxBytes; at++ {
+			var line []byte
+			line, pos = c.next(b, pos)
+			spans = append(spans, len(buf))
+			buf = append(buf, line...)
+			spans = append(spans, len(buf))
+			size += len(line)
+			recs = append(recs, Record{Time: c.t, Name: c.src.name, Stream: c.src.stream,
+				Color: c.src.color, Raw: c.src.raw})
+		}
+		if at == c.end() {
+			pos = 0
+		}
+	}
+	for i := range recs {
+		recs[i].Line = buf[spans[2*i]:spans[2*i+1]:spans[2*i+1]]
+	}
+	return recs, buf, spans, at, pos
+}
+
+// eventRecord returns the record of an event's chunk, without its line.
+func eventRecord(c *chunk) Record {
+	e := c.ev
+	return Record{Time: c.t, Name: cinitName, Event: e.Kind, Process: e.Process,
+		Pid: e.Pid, Code: e.Code, Signal: e.Signal}
+}
+
+// recordEvent keeps e, formatted at time t, in the ring.
+func (r *ring) recordEvent(e *Event, t time.Time) {
+	if r == nil { // benchmarks measure the Writer without a ring
+		return
+	}
+	ev := *e
+	if e.Code != nil {
+		code := *e.Code
+		ev.Code = &code
+	}
+	r.record(chunk{ev: &ev, t: t, lines: 1}, nil)
+}

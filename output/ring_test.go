@@ -1,0 +1,386 @@
+package output
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// render prints recs with a Renderer for o.
+func render(o Options, recs []Record) string {
+	rd := NewRenderer(o)
+	var b []byte
+	for i := range recs {
+		b = rd.Append(b, &recs[i])
+	}
+	return string(b)
+}
+
+// lastLines returns the last n lines of out, each with its '\n'.
+func lastLines(out string, n int) string {
+	lines := strings.SplitAfter(out, "\n")
+	lines = lines[:len(lines)-1] // after the final '\n'
+	return strings.Join(lines[max(len(lines)-n, 0):], "")
+}
+
+// checkTail checks that Tail(n) of w, rendered for o, is the end of out,
+// the Writer's output.
+func checkTail(t *testing.T, w *Writer, o Options, out string, n int) []Record {
+	t.Helper()
+	recs := w.Tail(n)
+	got := render(o, recs)
+	if want := lastLines(out, strings.Count(got, "\n")); got != want {
+		t.Fatalf("Tail(%d) rendered:\n%q\nthe output ends with:\n%q", n, got, want)
+	}
+	return recs
+}
+
+// TestTailIsOutput sends lines of every kind (empty, '\r', pieces of a
+// long line, a final line without '\n', events, JSON escapes) through a
+// real pipe in text and JSON, written whole and byte by byte, and checks
+// that the ring renders them exactly as the Writer printed them.
+func TestTailIsOutput(t *testing.T) {
+	input := []string{"one\n\ntwo\r\nthree\rfour\n", "abcdefghij", "klm\r", "\nnop", "\xff\"\\\x01 é\r\n", "end"}
+	opts := []Options{
+		{Width: 6},
+		{Width: 6, Color: true, Timestamps: true, Now: fixedClock(noon)},
+		{Format: JSON, Now: fixedClock(noon)},
+		{Format: JSON},
+	}
+	for _, o := range opts {
+		for _, cut := range []bool{false, true} {
+			chunks := input
+			if cut {
+				chunks = strings.Split(strings.Join(input, ""), "")
+			}
+			var c capture
+			w := New(&c, o)
+			w.Event(Event{Kind: "start", Process: "web.1", Pid: 12, Text: "web.1 started"})
+			rp := newPipe(t, w, Label{Name: "web.1", Color: 3}, Stderr, func(p *Pipe) { p.limit = 4 })
+			writeAll(t, rp.in, chunks...)
+			rp.finish(t)
+			code := 3
+			w.Event(Event{Kind: "exit", Process: "web.1", Pid: 12, Code: &code, Text: "web.1 exited\nwith code 3"})
+			w.Close()
+			recs := checkTail(t, w, o, c.String(), 1000)
+			if len(recs) != 16 {
+				t.Errorf("%+v: %d records, want 16", o, len(recs))
+			}
+		}
+	}
+}
+
+// TestRawTail checks that a raw process's lines come back without prefix
+// in both formats.
+func TestRawTail(t *testing.T) {
+	for _, o := range []Options{{Width: 3}, {Format: JSON}} {
+		var c capture
+		w := New(&c, o)
+		rp := newPipe(t, w, Label{Name: "r", Raw: true}, Stdout, nil)
+		writeAll(t, rp.in, `{"a":1}`+"\n", "plain\r\n")
+		rp.finish(t)
+		w.Close()
+		checkTail(t, w, o, c.String(), 10)
+	}
+}
+
+// numbered returns "name 0\n" ... "name count-1\n".
+func numbered(name string, from, count int) string {
+	var b []byte
+	for n := from; n < from+count; n++ {
+		b = fmt.Appendf(b, "%s %d\n", name, n)
+	}
+	return string(b)
+}
+
+// TestRingLines checks the line bound: of 2500 lines, Tail returns the
+// last n, and never more than 1000.
+func TestRingLines(t *testing.T) {
+	var c capture
+	o := Options{Width: 1}
+	w := New(&c, o)
+	rp := newPipe(t, w, Label{Name: "a"}, Stdout, nil)
+	writeAll(t, rp.in, numbered("a", 0, 2500))
+	rp.finish(t)
+	w.Close()
+	for _, n := range []int{0, 1, 999, 1000, 5000} {
+		recs := checkTail(t, w, o, c.String(), n)
+		if want := min(n, 1000); len(recs) != want {
+			t.Errorf("Tail(%d): %d lines, want %d", n, len(recs), want)
+		}
+	}
+}
+
+// TestRingBytes checks the byte bound with lines of 10000 bytes, written
+// one by one and all at once, and with pieces of a 3.5 MiB line: Tail
+// returns the last lines that fit in 1 MiB, and the ring's buffer never
+// grows beyond 1 MiB.
+func TestRingBytes(t *testing.T) {
+	line := func(n int) string { return fmt.Sprintf("%09d ", n) + strings.Repeat("x", 9989) + "\n" }
+	var many []string
+	for n := range 300 {
+		many = append(many, line(n))
+	}
+	huge := strings.Repeat("h", 3*maxLine+maxLine/2) + "\n"
+	for _, chunks := range [][]string{many, {strings.Join(many, "")}, {huge}, {huge, "tail\n"}} {
+		var c capture
+		o := Options{Width: 1}
+		w := New(&c, o)
+		rp := newPipe(t, w, Label{Name: "a"}, Stdout, nil)
+		for _, ch := range chunks {
+			writeAll(t, rp.in, ch)
+			if n := ringSize(w); n > ringBytes {
+				t.Fatalf("the ring's buffer grew to %d bytes", n)
+			}
+		}
+		rp.finish(t)
+		w.Close()
+		recs := checkTail(t, w, o, c.String(), 1000)
+		size := 0
+		for _, r := range recs {
+			size += len(r.Line)
+		}
+		if size > ringBytes || size < ringBytes/2 || ringSize(w) > ringBytes {
+			t.Errorf("%d lines, %d bytes, a buffer of %d bytes", len(recs), size, ringSize(w))
+		}
+	}
+}
+
+// ringSize returns the size of w's ring buffer.
+func ringSize(w *Writer) int {
+	w.logs.mu.Lock()
+	defer w.logs.mu.Unlock()
+	return len(w.logs.data)
+}
+
+// TestRingLazy checks that a Writer holds no ring memory before its first
+// line, and little after a few.
+func TestRingLazy(t *testing.T) {
+	w := New(&capture{}, Options{})
+	defer w.Close()
+	if w.logs.data != nil || w.logs.chunks != nil || len(w.Tail(10)) != 0 {
+		t.Fatal("the ring holds memory before any line")
+	}
+	w.Event(Event{Kind: "start", Text: "a started"})
+	rp := newPipe(t, w, Label{Name: "a"}, Stdout, nil)
+	writeAll(t, rp.in, "hello\n")
+	rp.finish(t)
+	if n := ringSize(w); n != minStore {
+		t.Errorf("after one line the buffer has %d bytes, want %d", n, minStore)
+	}
+	if recs := w.Tail(10); len(recs) != 2 || string(recs[1].Line) != "hello" || recs[0].Event != "start" {
+		t.Errorf("Tail: %+v", recs)
+	}
+}
+
+// follow reads f until EOF and returns its lines, as "NAME LINE", and how
+// many were dropped.
+func follow(f *Follower) (lines []string, dropped int) {
+	for {
+		recs, d, ok := f.Next()
+		if !ok {
+			return lines, dropped
+		}
+		dropped += d
+		for _, r := range recs {
+			lines = append(lines, r.Name+" "+string(r.Line))
+		}
+	}
+}
+
+// checkSequence checks that lines are "a a n" for consecutive n from
+// first on, count of them.
+func checkSequence(t *testing.T, lines []string, name string, first, count int) {
+	t.Helper()
+	if len(lines) != count {
+		t.Fatalf("%d lines, want %d", len(lines), count)
+	}
+	for i, l := range lines {
+		if want := name + " " + name + " " + strconv.Itoa(first+i); l != want {
+			t.Fatalf("line %d is %q, want %q", i, l, want)
+		}
+	}
+}
+
+// TestFollowNoGap starts a follower while a pipe is busy: what Follow's
+// tail returns and what follows are the lines from some number on, each
+// once, until EOF after Close.
+func TestFollowNoGap(t *testing.T) {
+	const count = 100000 // under 1 MiB: the follower cannot fall behind 4 MiB
+	var c capture
+	w := New(&c, Options{})
+	rp := newPipe(t, w, Label{Name: "a"}, Stdout, nil)
+	wrote := c.next()
+	writing := make(chan error)
+	go func() {
+		_, err := rp.in.WriteString(numbered("a", 0, count))
+		writing <- err
+	}()
+	waitFor(t, wrote, "the first lines") // the pipe is busy
+	f := w.Follow(10)
+	done := make(chan struct{})
+	var lines []string
+	var dropped int
+	go func() {
+		defer close(done)
+		lines, dropped = follow(f)
+	}()
+	if err := waitFor(t, writing, "the writer"); err != nil {
+		t.Fatal(err)
+	}
+	rp.finish(t)
+	w.Close()
+	waitFor(t, done, "the follower's end")
+	if dropped != 0 || len(lines) == 0 {
+		t.Fatalf("%d lines, %d dropped", len(lines), dropped)
+	}
+	first, _ := strconv.Atoi(strings.Fields(lines[0])[2])
+	checkSequence(t, lines, "a", first, count-first)
+}
+
+// TestFollowEOF checks the ends of a follower: Next returns the tail,
+// then waits; Close of the Writer gives EOF after the last line; a
+// follower closed while Next waits returns at once; Follow after Close
+// gives the tail, then EOF.
+func TestFollowEOF(t *testing.T) {
+	var c capture
+	w := New(&c, Options{})
+	w.Event(Event{Kind: "start", Text: "started"})
+	f, g := w.Follow(5), w.Follow(0)
+	if recs, d, ok := f.Next(); len(recs) != 1 || d != 0 || !ok || recs[0].Event != "start" {
+		t.Fatalf("first Next: %+v %d %v", recs, d, ok)
+	}
+	gDone := make(chan struct{})
+	go func() {
+		defer close(gDone)
+		if recs, _, ok := g.Next(); ok {
+			t.Errorf("a closed follower got %+v", recs)
+		}
+	}()
+	g.Close()
+	waitFor(t, gDone, "Next of a closed follower")
+	next := make(chan []Record)
+	go func() {
+		for {
+			recs, _, ok := f.Next()
+			if !ok {
+				close(next)
+				return
+			}
+			next <- recs
+		}
+	}()
+	w.Event(Event{Kind: "stop", Text: "stopping"})
+	if recs := waitFor(t, next, "a line"); len(recs) != 1 || string(recs[0].Line) != "stopping" {
+		t.Fatalf("got %+v", recs)
+	}
+	w.Close()
+	if _, ok := <-next; ok {
+		t.Fatal("a line after Close")
+	}
+	h := w.Follow(10)
+	if recs, _, ok := h.Next(); len(recs) != 2 || !ok {
+		t.Fatalf("Follow after Close: %+v", recs)
+	}
+	if _, _, ok := h.Next(); ok {
+		t.Fatal("no EOF after Close")
+	}
+}
+
+// TestStoppedFollower writes 12 MiB of lines while one follower reads
+// nothing and another reads everything: stdout gets every line; the
+// reader gets every line; the stopped one, once it reads, learns how many
+// it lost and gets the rest, with nothing lost in between.
+func TestStoppedFollower(t *testing.T) {
+	const count = 1 << 20 // 12 MiB of "a a NNNNNN\n"
+	var c capture
+	o := Options{Width: 1}
+	w := New(&c, o)
+	stopped, reader := w.Follow(0), w.Follow(0)
+	readerDone := make(chan struct{})
+	var lines []string
+	var dropped int
+	go func() {
+		defer close(readerDone)
+		lines, dropped = follow(reader)
+	}()
+	rp := newPipe(t, w, Label{Name: "a"}, Stdout, nil)
+	writeAll(t, rp.in, numbered("a", 0, count))
+	rp.finish(t)
+	w.Close()
+	checkNumbered(t, c.String(), []string{"a"}, count)
+	if ringSize(w) > followBytes {
+		t.Errorf("the ring's buffer grew to %d bytes", ringSize(w))
+	}
+	waitFor(t, readerDone, "the reader's end")
+	if dropped == 0 {
+		checkSequence(t, lines, "a", 0, count)
+	} else {
+		t.Logf("the reader fell behind: %d dropped", dropped) // a very slow machine
+	}
+	got, lost := follow(stopped)
+	if lost == 0 || lost+len(got) != count {
+		t.Fatalf("%d lines and %d dropped, want %d in all, some dropped", len(got), lost, count)
+	}
+	checkSequence(t, got, "a", lost, len(got))
+}
+
+// TestFollowConcurrent runs four pipes at once with two followers: each
+// follower sees each pipe's lines in order, each once.
+func TestFollowConcurrent(t *testing.T) {
+	const count = 20000
+	names := []string{"a", "b", "c", "d"}
+	var c capture
+	w := New(&c, Options{Width: 1})
+	fs := []*Follower{w.Follow(0), w.Follow(0)}
+	var wg sync.WaitGroup
+	results := make([][]string, len(fs))
+	drops := make([]int, len(fs))
+	for i, f := range fs {
+		wg.Go(func() { results[i], drops[i] = follow(f) })
+	}
+	var pipes sync.WaitGroup
+	for i, name := range names {
+		rp := newPipe(t, w, Label{Name: name, Color: i}, Stdout, nil)
+		pipes.Go(func() {
+			if err := writeNumbered(rp.in, name, count, i); err != nil {
+				t.Error(err)
+			}
+			<-rp.done
+		})
+	}
+	pipes.Wait()
+	w.Close()
+	wg.Wait()
+	checkNumbered(t, c.String(), names, count)
+	for i, lines := range results {
+		if drops[i] != 0 {
+			t.Fatalf("follower %d: %d dropped", i, drops[i])
+		}
+		var out strings.Builder
+		for _, l := range lines {
+			name, rest, _ := strings.Cut(l, " ")
+			out.WriteString(name + " | " + rest + "\n")
+		}
+		checkNumbered(t, out.String(), names, count)
+	}
+}
+
+// TestDroppedRecord checks the notice in both formats.
+func TestDroppedRecord(t *testing.T) {
+	r := DroppedRecord(42, noon)
+	if got := render(Options{Width: 6}, []Record{r}); got != "cinit  | logs: 42 lines dropped (reader too slow)\n" {
+		t.Errorf("text: %q", got)
+	}
+	got := render(Options{Format: JSON}, []Record{r})
+	want := `{"time":"2024-05-01T13:04:05.123456789Z","name":"cinit","event":"dropped","line":"logs: 42 lines dropped (reader too slow)","lines":42}` + "\n"
+	if got != want {
+		t.Errorf("JSON: %s", got)
+	}
+	if !bytes.Contains([]byte(render(Options{}, []Record{DroppedRecord(1, noon)})), []byte("1 line dropped")) {
+		t.Error("singular")
+	}
+}
