@@ -76,9 +76,9 @@ type Pipe struct {
 	fmt    *formatter
 	src    *source // what the logs ring knows of the Pipe; Run sets its limit
 	limit  int     // maxLine; tests lower it to exercise long lines cheaply
-	vec    bool   // long lines go out with writev (text format, a file stream)
-	vecMin int    // vecSize; tests lower it
-	idled  func() // called by Run whenever the pipe is found empty; tests set it
+	vec    bool    // long lines go out with writev (text format, a file stream)
+	vecMin int     // vecSize; tests lower it
+	idled  func()  // called by Run whenever the pipe is found empty; tests set it
 
 	// Shared between Exited and Run, guarded by mu.
 	mu       sync.Mutex
