@@ -36,6 +36,7 @@ type options struct {
 	wait         bool          // ready: poll until success
 	forName      string        // ready: the entry whose env, port and root the check uses
 	checkTimeout time.Duration // ready: --timeout as given on the command line, 0 if not
+	export       exportFlags
 }
 
 // invocation is a parsed command line.
@@ -74,7 +75,7 @@ func oneLine(s string) string {
 func isControl(r rune) bool { return unicode.IsControl(r) }
 
 // subcommands are the words that select a command.
-var subcommands = []string{"start", "run", "check", "ready", "version", "help"}
+var subcommands = []string{"start", "run", "check", "ready", "export", "version", "help"}
 
 // envForms maps each flag to its environment variable (README, "Flags").
 var envForms = map[string]string{
@@ -111,6 +112,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "single-command mode: print cinit's own messages on stderr")
 	definePolicyFlags(fs, &o.policy)
 	defineSingleFlags(fs, o)
+	defineExportFlags(fs, &o.export)
 	fs.BoolVarP(&o.help, "help", "h", false, "print usage")
 	fs.BoolVar(&o.version, "version", false, "print the version")
 	o.timeout = 5 * time.Second
@@ -215,6 +217,9 @@ func checkArgs(inv *invocation) error {
 			return usagef("%s: unexpected argument %q", inv.cmd, inv.args[0])
 		}
 	}
+	if err := checkExportArgs(inv); err != nil {
+		return err
+	}
 	return checkSingleFlags(inv)
 }
 
@@ -283,6 +288,8 @@ Usage:
   cinit check [FLAGS]                      validate the Procfile and env files
   cinit ready [--wait] [--timeout D] [--for NAME] CHECK
                                            run one readiness check: exit 0 ready, 1 not
+  cinit export kubernetes|compose|systemd [DIR|-] [FLAGS]
+                                           write manifests that run each type with cinit run
   cinit version                            print the version
   cinit help                               print this text
 
@@ -301,6 +308,18 @@ Flags (each also as an environment variable, which a flag beats):
       --log-format FORMAT   text or json (CINIT_LOG_FORMAT)
   -v, --verbose             single-command mode: cinit's own messages on stderr (CINIT_VERBOSE)
       --instance N          run, ready: PORT and PS of instance N of the entry (CINIT_INSTANCE)
+
+Export (cinit export; see README "Outgrowing one container"):
+  -a, --app NAME            application name (default: the root directory's name)
+      --image REF           the image holding cinit and the Procfile (kubernetes, compose)
+      --layout LAYOUT       split (a workload per type, default) or single (cinit start)
+      --cinit PATH          cinit in the image (default cinit) or on the host (/usr/local/bin/cinit)
+      --workdir DIR         the image directory holding the Procfile
+      --namespace NS        Kubernetes namespace
+      --env-from FROM       secret (env files travel as a secret) or image (the image's .env)
+      --user USER           systemd User= (default: root, with a warning)
+      --strict              any warning is exit 1, nothing written
+      --force               overwrite files cinit export did not write
 
 Process policies (lists: NAME=VALUE[,...] with all= as the default, or NAMES):
   -c, --can-die NAMES          their end does not stop the rest (CINIT_CAN_DIE)

@@ -59,6 +59,8 @@ func run(args []string) int {
 		return single(inv)
 	case "ready":
 		return ready(inv)
+	case "export":
+		return exportCmd(inv)
 	}
 	return fail(usagef("%s: not implemented yet", inv.cmd))
 }

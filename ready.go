@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/cinit/cinit/reaper"
 	"github.com/cinit/cinit/supervisor"
 )
 
@@ -52,6 +54,14 @@ func ready(inv invocation) int {
 	if err != nil {
 		return fail(err)
 	}
+	r, err := reaper.New()
+	if err != nil {
+		return fail(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Run(ctx)
+	t.Exits = r.Exits()
 	if c.Kind == "tcp" && c.Target == "" && t.Port == 0 {
 		return fail(usagef("ready: %s has no port: give tcp:PORT, or --for NAME of an entry with a PORT", inv.args[0]))
 	}

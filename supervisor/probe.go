@@ -6,23 +6,26 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cinit/cinit/reaper"
 )
 
 // Target is where a readiness check runs on its own, outside [Run]: the
 // port a tcp check without one uses, and the environment and directory of
-// an exec check.
+// an exec check, whose exit comes from Exits, a reaper's stream (see
+// [reaper.Reaper.Exits]).
 type Target struct {
-	Port int
-	Env  []string
-	Dir  string
+	Port  int
+	Env   []string
+	Dir   string
+	Exits <-chan reaper.Exit
 }
 
 // Probe runs one attempt of c as [Run] does for a process at t: tcp, http
 // and file checks in this process, each bounded by 2 s; an exec check as a
 // child in its own process group, started as an instance would be, that
 // must exit 0 (its output goes to stderr). limit bounds an exec check (0:
-// none); on expiry its group gets SIGKILL. Probe waits for that child
-// itself, so it must not be called while a reaper runs in this process.
+// none); on expiry its group gets SIGKILL.
 func Probe(c Check, t Target, limit time.Duration) bool {
 	if c.Kind != "exec" {
 		return probe(c, t.Port)
@@ -62,30 +65,23 @@ func probeExec(command string, t Target, limit time.Duration) bool {
 	if err != nil {
 		return false
 	}
-	done := make(chan unix.WaitStatus, 1)
-	go func() {
-		var ws unix.WaitStatus
-		for {
-			_, err := unix.Wait4(pid, &ws, 0, nil)
-			if err != unix.EINTR {
-				break
-			}
-		}
-		done <- ws
-	}()
 	var expired <-chan time.Time
 	if limit > 0 {
 		timer := time.NewTimer(limit)
 		defer timer.Stop()
 		expired = timer.C
 	}
-	select {
-	case ws := <-done:
-		return ws.Exited() && ws.ExitStatus() == 0
-	case <-expired:
-		unix.Kill(-pid, syscall.SIGKILL)
-		<-done
-		return false
+	ok := true
+	for {
+		select {
+		case e := <-t.Exits:
+			if e.Pid == pid {
+				return ok && e.Code == 0
+			}
+		case <-expired:
+			unix.Kill(-pid, syscall.SIGKILL)
+			ok, expired = false, nil
+		}
 	}
 }
 
