@@ -135,9 +135,6 @@ func exportInput(o options, layout string) (export.Input, error) {
 	if in.Procfile, err = filepath.Abs(o.procfile); err != nil {
 		return in, err
 	}
-	if in.ProcfileData, err = os.ReadFile(o.procfile); err != nil {
-		return in, configError{err}
-	}
 	in.EnvGiven = len(o.envFiles) > 0
 	if in.EnvFiles, err = envFilePaths(o, in.Root); err != nil {
 		return in, err

@@ -18,8 +18,6 @@
 package export
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -48,7 +46,6 @@ type Input struct {
 	ReadyTimeout time.Duration
 	Root         string            // absolute root directory
 	Procfile     string            // absolute path of the Procfile
-	ProcfileData []byte            // its bytes, for the checksum
 	EnvFiles     []string          // absolute paths of the env files, in order
 	EnvGiven     bool              // EnvFiles come from -e, not the root's default .env
 	EnvValues    map[string]string // their merged variables, only to look for loopback addresses
@@ -330,13 +327,6 @@ func (j *job) result(files []File) *Result {
 		}
 	}
 	return r
-}
-
-// procfileSum is the SHA-256 of the exported Procfile: a manifest records
-// it, so that CI can tell when an image's Procfile and its manifests drift.
-func (j *job) procfileSum() string {
-	sum := sha256.Sum256(j.in.ProcfileData)
-	return hex.EncodeToString(sum[:])
 }
 
 // graceSeconds is the platform's grace period: cinit's, rounded up, plus

@@ -22,7 +22,7 @@ func input(t *testing.T, lines ...string) Input {
 	}
 	in := Input{Entries: entries, Counts: map[string]int{}, Policies: map[string]supervisor.Policy{},
 		BasePort: 5000, Grace: 5 * time.Second, Root: "/srv/shop", Procfile: "/srv/shop/Procfile",
-		ProcfileData: []byte(strings.Join(lines, "\n")), Warnings: warnings}
+		Warnings: warnings}
 	for _, e := range entries {
 		in.Counts[e.Name] = 1
 	}

@@ -109,11 +109,11 @@ func (j *job) metadata(name string, p *proc) mapping {
 	if j.opt.Namespace != "" {
 		m = m.set("namespace", j.opt.Namespace)
 	}
-	ann := mapping{}.set("cinit/procfile-sha256", j.procfileSum())
+	m = m.set("labels", j.labels(p, true))
 	if p != nil {
-		ann = ann.set("cinit/process-type", p.name)
+		m = m.set("annotations", mapping{}.set("cinit/process-type", p.name))
 	}
-	return m.set("labels", j.labels(p, true)).set("annotations", ann)
+	return m
 }
 
 // workload is p's Deployment or Job, and its Service when something
