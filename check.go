@@ -9,11 +9,12 @@ import (
 
 // check validates the Procfile, env files and flags, prints what start
 // would run, and returns 0 when everything is valid, 1 on any warning or
-// error (README, "Stopping and exit status").
+// error (README, "Stopping and exit status"). It reports every problem at
+// once: each warning, then the error if there is one.
 func check(o options) int {
 	p, err := load(o, nil, os.Environ())
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "cinit:", err)
+		fail(err)
 		return 1
 	}
 	warn(p.warnings)

@@ -35,39 +35,64 @@ func (e configError) Error() string { return e.err.Error() }
 func (e configError) Unwrap() error { return e.err }
 
 // load reads the Procfile and env files and expands the formation. only
-// restricts the run to the named types.
+// restricts the run to the named types. An error comes with the warnings
+// found before it (see afterWarnings), so that every problem is reported
+// at once.
 func load(o options, only []string, environ []string) (*plan, error) {
 	p := &plan{}
+	if err := p.fill(o, only, environ); err != nil {
+		if len(p.warnings) > 0 {
+			err = afterWarnings{err, p.warnings}
+		}
+		return nil, err
+	}
+	return p, nil
+}
+
+// fill does the work of load.
+func (p *plan) fill(o options, only []string, environ []string) error {
 	if err := p.readProcfile(o); err != nil {
-		return nil, configError{err}
+		return configError{err}
 	}
 	fileEnv, err := readEnvFiles(o, p.dir)
 	if err != nil {
-		return nil, configError{err}
+		return configError{err}
 	}
 	base, err := basePort(o, environ, fileEnv)
 	if err != nil {
-		return nil, configError{err}
+		return configError{err}
 	}
 	formation, err := procfile.ParseFormation(o.formation)
 	if err != nil {
-		return nil, usagef("flag -m/--formation: %v", err)
+		return usagef("flag -m/--formation: %v", err)
 	}
 	if err := formation.Check(p.entries); err != nil {
-		return nil, usagef("flag -m/--formation: %v", err)
+		return usagef("flag -m/--formation: %v", err)
 	}
 	if p.instances, err = procfile.Instances(p.entries, formation, base, only); err != nil {
-		return nil, usageError{err.Error()}
+		return usageError{err.Error()}
 	}
 	if len(p.instances) == 0 {
-		return nil, usagef("flag -m/--formation: no process to start")
+		return usagef("flag -m/--formation: no process to start")
 	}
 	if p.policies, err = buildPolicies(o.policy, p.entries, p.instances); err != nil {
-		return nil, err
+		return err
 	}
 	p.env = mergeEnv(fileEnv, environ)
-	return p, nil
+	return nil
 }
+
+// afterWarnings is an error found after warnings about the same
+// configuration (lines of the Procfile it ignored): [fail] prints the
+// warnings first, then the error. It unwraps to the error, whose kind
+// decides the exit status.
+type afterWarnings struct {
+	err      error
+	warnings []string
+}
+
+func (e afterWarnings) Error() string { return e.err.Error() }
+func (e afterWarnings) Unwrap() error { return e.err }
 
 // readProcfile parses the Procfile and settles the root directory.
 func (p *plan) readProcfile(o options) error {

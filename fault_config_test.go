@@ -49,7 +49,7 @@ var malformedProcfiles = map[string]string{
 	"duplicate":          "a: touch started\na: touch started\n",
 	"duplicate BOM CRLF": "\ufeffa: touch started\r\nb: touch started\r\na: x\r\n",
 	"duplicate in junk":  "garbage\x00\xff\na: touch started\n\n  a: x\na: y\n",
-	"only junk":          "this is junk\n  indented: x\nweb :x\nw\xe9b: x\nweb.1: x\n",
+	"only junk":          "this is junk\n  indented x\nweb :x\nw\xe9b: x\nweb.1: x\n",
 	"only empty":         "a:\nb: \t\nc:\r\n",
 	"binary":             "\x00\x01\x02\xff\xfe\n\x7f\x1b[31m",
 	"empty":              "",

@@ -65,8 +65,13 @@ func run(args []string) int {
 	return fail(usagef("%s: not implemented yet", inv.cmd))
 }
 
-// fail prints err on one line and returns its exit status.
+// fail prints err on one line, after the warnings that came with it, and
+// returns its exit status.
 func fail(err error) int {
+	var aw afterWarnings
+	if errors.As(err, &aw) {
+		warn(aw.warnings)
+	}
 	fmt.Fprintln(os.Stderr, "cinit:", oneLine(err.Error()))
 	var ce configError
 	var ue usageError

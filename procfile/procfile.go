@@ -10,9 +10,11 @@
 //     work; a lone "\r" is ordinary content;
 //   - blank lines are ignored, and so is a line whose first non-blank
 //     character is "#";
-//   - an entry is NAME ":" [blanks] COMMAND, where NAME is made of ASCII
-//     letters, digits, "_" and "-", and COMMAND is the rest of the line,
-//     unmodified, and not blank;
+//   - an entry is [blanks] NAME ":" [blanks] COMMAND, where NAME is made of
+//     ASCII letters, digits, "_" and "-", and COMMAND is the rest of the
+//     line, unmodified, and not blank; the blanks are spaces and tabs, and
+//     those before NAME are accepted because Heroku accepts them (foreman
+//     does not, and an indented line is an easy mistake to make);
 //   - there is no line continuation and no limit on the length of a line.
 //
 // Lines that are not entries are reported as warnings, never silently
@@ -85,7 +87,7 @@ func (p *parser) line(n int, line string) {
 	if trimmed == "" || trimmed[0] == '#' {
 		return
 	}
-	name, command, ok := splitEntry(line)
+	name, command, ok := splitEntry(strings.TrimLeft(line, " \t"))
 	switch {
 	case !ok:
 		p.warn(n, `ignoring line that is not "name: command"`)
@@ -137,9 +139,10 @@ func (p *parser) result() ([]Entry, []string, error) {
 // blanks are the characters that make a line or a command blank.
 const blanks = " \t\r\v\f"
 
-// splitEntry splits a line of the form NAME ":" [ \t]* COMMAND. The command
-// is the rest of the line after the blanks following the colon, which may
-// itself be empty or blank; the caller decides what to do with that.
+// splitEntry splits a line of the form NAME ":" [ \t]* COMMAND (the blanks
+// before NAME already gone). The command is the rest of the line after the
+// blanks following the colon, which may itself be empty or blank; the
+// caller decides what to do with that.
 func splitEntry(line string) (name, command string, ok bool) {
 	end := 0
 	for end < len(line) && isNameByte(line[end]) {

@@ -31,7 +31,7 @@ var procfileVectors = []procfileVector{
 	{id: "P1 basic", input: "web: cmd\n", entries: []Entry{{"web", "cmd", 1}}},
 	{id: "P2 no space after colon", input: "web:cmd\n", entries: []Entry{{"web", "cmd", 1}}},
 	{id: "P3 tab after colon", input: "web:\tcmd\n", entries: []Entry{{"web", "cmd", 1}}},
-	{id: "P4 leading blanks", input: "  web: cmd\n", warnings: 1, err: noProcesses},
+	{id: "P4 leading blanks", input: "  web: cmd\n\t \tworker:\tw\n", entries: []Entry{{"web", "cmd", 1}, {"worker", "w", 2}}},
 	{id: "P5 space before colon", input: "web : cmd\n", warnings: 1, err: noProcesses},
 	{id: "P6 trailing blanks kept", input: "web: cmd   \n", entries: []Entry{{"web", "cmd   ", 1}}},
 	{id: "P7 no command", input: "web:\n", warnings: 1, err: noProcesses},
@@ -93,7 +93,7 @@ func checkErr(t *testing.T, err error, want string) {
 func TestParseWarnings(t *testing.T) {
 	input := strings.Join([]string{
 		"web: serve",       // 1
-		"  indented: x",    // 2
+		"  indented x",     // 2
 		"",                 // 3
 		"worker:",          // 4
 		"   # comment",     // 5
@@ -212,10 +212,30 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("web: a\r\r\n"))
 	f.Add([]byte("web: \v\r\nx: \x00\xff\n"))
 	f.Add([]byte("\ufeff\ufeffweb: cmd"))
+	f.Add([]byte("  web: a\n\tworker:  b\n \v x: c\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkMessages(t, data)
 		checkRoundTrip(t, data)
+		checkIndent(t, data)
 	})
+}
+
+// checkIndent fails t unless indenting every line of data with blanks
+// changes nothing: the same entries, warnings and error.
+func checkIndent(t *testing.T, data []byte) {
+	t.Helper()
+	entries, warnings, err := Parse("Procfile", bytes.NewReader(data))
+	rest, hasBOM := bytes.CutPrefix(data, []byte("\ufeff"))
+	indented := bytes.ReplaceAll(rest, []byte("\n"), []byte("\n \t "))
+	indented = append([]byte(" \t "), indented...)
+	if hasBOM {
+		indented = append([]byte("\ufeff"), indented...)
+	}
+	entries2, warnings2, err2 := Parse("Procfile", bytes.NewReader(indented))
+	if !slices.Equal(entries, entries2) || !slices.Equal(warnings, warnings2) || fmt.Sprint(err) != fmt.Sprint(err2) {
+		t.Fatalf("Parse(%q) = %+v, %q, %v\nbut indented, Parse(%q) = %+v, %q, %v",
+			data, entries, warnings, err, indented, entries2, warnings2, err2)
+	}
 }
 
 // checkMessages fails t if a warning or the error of parsing data does not
