@@ -45,9 +45,10 @@ func TestReferencesResolve(t *testing.T) {
 // repository.
 var outsideNotes = regexp.MustCompile(`\bSPEC\b|\b[Rr]esearch\b`)
 
-// fileRef is a word that names a file by one of the extensions the
-// repository's own files have.
-var fileRef = regexp.MustCompile(`(?:^|[\s(\[\x60"'])((?:\.{0,2}/)?(?:[\w.-]+/)*[\w-][\w.-]*\.(?:md|go|sh|yml|yaml|json|txt))\b`)
+// fileRef is a word that names a file of the kinds the repository's
+// documents and code point at: Markdown, Go and shell. Names of files that
+// cinit reads or writes (compose.yaml, Procfile, .env) are not references.
+var fileRef = regexp.MustCompile(`(?:^|[\s(\[\x60"'])((?:\.{0,2}/)?(?:[\w.-]+/)*[\w-][\w.-]*\.(?:md|go|sh))\b`)
 
 // checkReferences returns the problems of one line of text in a file of
 // dir, with the repository at root.
@@ -191,6 +192,7 @@ func TestCheckReferences(t *testing.T) {
 		{"R22 of init-semantics.md", 1},
 		{"see docs/design.md", 1},
 		{"as nowhere.go says", 1},
+		{"renders compose.yaml and web.service", 0},
 	} {
 		if got := checkReferences(tc.text, ".", "."); len(got) != tc.bad {
 			t.Errorf("%q: %d problems %q, want %d", tc.text, len(got), got, tc.bad)
