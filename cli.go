@@ -330,6 +330,8 @@ Process policies (lists: NAME=VALUE[,...] with all= as the default, or NAMES):
       --ready NAME=CHECK       tcp:PORT, http:URL, exec:CMD or file:PATH (CINIT_READY)
       --ready-timeout DURATION how long readiness may take; 0 waits forever (CINIT_READY_TIMEOUT)
       --raw NAMES              print their lines without prefix (CINIT_RAW)
+      --tty NAMES              a pseudo-terminal each, for cinit attach (CINIT_TTY)
+      --interactive NAME       NAME gets cinit's own terminal (CINIT_INTERACTIVE)
 
 Exit status: the first exited process's code (128+N for signal N); 0 after a
 clean stop; 137 when SIGKILL was needed; 2 for a usage or configuration error.

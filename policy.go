@@ -25,6 +25,8 @@ type policyFlags struct {
 	after        []string
 	ready        []string
 	raw          []string
+	tty          []string
+	interactive  string
 	readyTimeout time.Duration
 }
 
@@ -38,6 +40,8 @@ var policyEnv = map[string]string{
 	"ready":         "CINIT_READY",
 	"ready-timeout": "CINIT_READY_TIMEOUT",
 	"raw":           "CINIT_RAW",
+	"tty":           "CINIT_TTY",
+	"interactive":   "CINIT_INTERACTIVE",
 }
 
 // definePolicyFlags adds the policy flags to fs.
@@ -49,6 +53,8 @@ func definePolicyFlags(fs *pflag.FlagSet, p *policyFlags) {
 	fs.StringArrayVar(&p.after, "after", nil, "NAME=DEP[+DEP][,...]: start NAME when each DEP is ready")
 	fs.StringArrayVar(&p.ready, "ready", nil, "NAME=tcp:PORT|http:URL|exec:CMD|file:PATH[,...]")
 	fs.StringArrayVar(&p.raw, "raw", nil, "NAMES whose lines are printed without prefix")
+	fs.StringArrayVar(&p.tty, "tty", nil, "NAMES that get a pseudo-terminal of their own (cinit attach)")
+	fs.StringVar(&p.interactive, "interactive", "", "NAME that gets cinit's own terminal")
 	fs.Var((*durationValue)(&p.readyTimeout), "ready-timeout", "how long a process may take to be ready (0: forever)")
 }
 
@@ -85,20 +91,22 @@ func splitNames(values []string) []string {
 type policyBuilder struct {
 	types    []string // process types, in Procfile order
 	started  map[string]bool
+	count    map[string]int // instances per type
 	policies map[string]supervisor.Policy
 }
 
 // buildPolicies validates the policy flags against the Procfile and the
 // types that will run.
 func buildPolicies(f policyFlags, entries []procfile.Entry, instances []procfile.Instance) (map[string]supervisor.Policy, error) {
-	b := &policyBuilder{started: map[string]bool{}, policies: map[string]supervisor.Policy{}}
+	b := &policyBuilder{started: map[string]bool{}, count: map[string]int{}, policies: map[string]supervisor.Policy{}}
 	for _, e := range entries {
 		b.types = append(b.types, e.Name)
 	}
 	for _, in := range instances {
 		b.started[in.Entry.Name] = true
+		b.count[in.Entry.Name]++
 	}
-	steps := []func(policyFlags) error{b.names, b.restarts, b.stopSignals, b.afters, b.readies}
+	steps := []func(policyFlags) error{b.names, b.restarts, b.stopSignals, b.afters, b.readies, b.terminals}
 	for _, step := range steps {
 		if err := step(f); err != nil {
 			return nil, err
@@ -168,6 +176,7 @@ func (b *policyBuilder) names(f policyFlags) error {
 		{"can-die", f.canDie, func(p *supervisor.Policy) { p.CanDie = true }},
 		{"oneshot", f.oneshot, func(p *supervisor.Policy) { p.Oneshot = true }},
 		{"raw", f.raw, func(p *supervisor.Policy) { p.Raw = true }},
+		{"tty", f.tty, func(p *supervisor.Policy) { p.TTY = true }},
 	}
 	for _, l := range lists {
 		for _, name := range splitNames(l.values) {
@@ -227,6 +236,29 @@ func (b *policyBuilder) readies(f policyFlags) error {
 		}
 		return b.update("ready", name, func(p *supervisor.Policy) { p.Ready = c })
 	})
+}
+
+// terminals applies --interactive: one process type, running one
+// instance (two cannot share one terminal's foreground), and not one that
+// has a terminal of its own (--tty).
+func (b *policyBuilder) terminals(f policyFlags) error {
+	name := strings.TrimSpace(f.interactive)
+	if name == "" {
+		return nil
+	}
+	if name == "all" || strings.Contains(name, ",") {
+		return usagef("flag --interactive: %q: give one process", name)
+	}
+	if _, err := b.targets("interactive", name); err != nil {
+		return err
+	}
+	switch {
+	case b.policies[name].TTY:
+		return usagef("flags --tty and --interactive both name %q: give it one terminal or the other", name)
+	case b.count[name] > 1:
+		return usagef("flag --interactive: %s runs %d instances; one terminal serves one", name, b.count[name])
+	}
+	return b.update("interactive", name, func(p *supervisor.Policy) { p.Interactive = true })
 }
 
 // parseCheck reads tcp[:PORT], http:URL, exec:COMMAND or file:PATH.
@@ -305,6 +337,8 @@ func describePolicy(p supervisor.Policy) string {
 	add(len(p.After) > 0, "after "+strings.Join(p.After, "+"))
 	add(p.Ready.Kind != "", "ready "+p.Ready.Kind+":"+p.Ready.Target)
 	add(p.Raw, "raw")
+	add(p.TTY, "tty")
+	add(p.Interactive, "interactive")
 	if len(parts) == 0 {
 		return "-"
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -24,6 +25,7 @@ func start(o options, names []string) int {
 		return fail(err)
 	}
 	warn(p.warnings)
+	interactiveNeedsTerminal(p.policies)
 
 	out := output.New(os.Stdout, outputOptions(o, p.instances))
 	code := supervisor.Run(supervisor.Config{
@@ -40,6 +42,19 @@ func start(o options, names []string) int {
 	}, r.Exits(), sigs)
 	out.Close()
 	return code
+}
+
+// interactiveNeedsTerminal drops --interactive, with a warning, when
+// cinit's stdin is not a terminal: the same bin/dev script then runs in CI
+// as a plain Procfile.
+func interactiveNeedsTerminal(policies map[string]supervisor.Policy) {
+	for name, pol := range policies {
+		if pol.Interactive && !isTerminal(os.Stdin) {
+			fmt.Fprintf(os.Stderr, "cinit: --interactive %s: stdin is not a terminal; %s runs as the other processes do\n", name, name)
+			pol.Interactive = false
+			policies[name] = pol
+		}
+	}
 }
 
 // subscribe subscribes to every signal cinit handles in its mode, in the

@@ -1,8 +1,17 @@
 package output
 
 import (
+	"errors"
 	"time"
 )
+
+// ttyDrainBudget is how many bytes a terminal's drain reads, at most,
+// before done is called anyway (see Exited).
+const ttyDrainBudget = 4 * maxLine
+
+// errDrained is how a read tells Run that a terminal being drained is
+// empty.
+var errDrained = errors.New("terminal drained")
 
 // Exited tells the Pipe that the process writing it has exited. done is
 // called exactly once: as soon as every byte that was in the pipe at the
@@ -28,6 +37,17 @@ import (
 // grandchild from postponing done forever. A deadline that fires after the
 // exit was handled only makes one Read return early; Run clears it and
 // reads on.
+//
+// A pseudo-terminal is drained differently, since FIONREAD does not count
+// the bytes the kernel has not yet moved from the slave's side to the
+// master's: once the exit is seen, Run reads until a read finds the
+// terminal empty, and then calls done instead of waiting for more. Linux's read of a pty moves
+// those pending bytes before it reports EAGAIN (n_tty_read flushes the
+// port's buffer first), so an empty read means every byte written before
+// the exit has been printed. The kernel hangs up a session's terminal when
+// its leader exits, so the read after the last byte usually returns EIO
+// instead, which ends Run. A byte budget bounds the drain when a
+// grandchild that dropped the terminal keeps writing.
 func (p *Pipe) Exited(done func()) {
 	p.mu.Lock()
 	if p.finished {
@@ -60,6 +80,10 @@ func (p *Pipe) checkExited(n int) {
 // in the pipe; with none left, done is due now.
 func (p *Pipe) startDrain() {
 	p.f.SetReadDeadline(time.Time{})
+	if p.tty {
+		p.draining, p.remaining = true, ttyDrainBudget
+		return
+	}
 	n := p.unread()
 	if n <= 0 {
 		p.notify()

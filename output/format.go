@@ -8,8 +8,9 @@ import (
 	"github.com/fatih/color"
 )
 
-// Stream tells stdout from stderr. It is shown only in the JSON format, as
-// the "stream" field; in text mode both streams usually share one pipe.
+// Stream tells stdout from stderr, and both from a terminal. It is shown
+// only in the JSON format, as the "stream" field; in text mode both
+// streams usually share one pipe.
 type Stream int
 
 const (
@@ -17,12 +18,18 @@ const (
 	Stdout Stream = iota
 	// Stderr is the child's standard error.
 	Stderr
+	// TTY is the master side of the child's pseudo-terminal, where its
+	// stdout and stderr arrive merged.
+	TTY
 )
 
-// String returns "stdout" or "stderr".
+// String returns "stdout", "stderr" or "tty".
 func (s Stream) String() string {
-	if s == Stderr {
+	switch s {
+	case Stderr:
 		return "stderr"
+	case TTY:
+		return "tty"
 	}
 	return "stdout"
 }

@@ -79,6 +79,7 @@ type Pipe struct {
 	vec    bool    // long lines go out with writev (text format, a file stream)
 	vecMin int     // vecSize; tests lower it
 	idled  func()  // called by Run whenever the pipe is found empty; tests set it
+	tty    bool    // f is a pty master (stream TTY): see Pipe.Exited
 
 	// Shared between Exited and Run, guarded by mu.
 	mu       sync.Mutex
@@ -108,7 +109,9 @@ type Pipe struct {
 // Pipe returns a Pipe that copies f, the read end of a child's pipe, to w,
 // showing its lines under l in stream s. f should come from os.Pipe: it
 // must be pollable for [Pipe.Exited] to interrupt a blocked Read, and
-// FIONREAD must work on it. The Pipe owns f from now on: Run closes it.
+// FIONREAD must work on it. For stream [TTY], f is the master of a
+// pseudo-terminal, opened non-blocking: EIO from it is the end of output.
+// The Pipe owns f from now on: Run closes it.
 func (w *Writer) Pipe(l Label, s Stream, f *os.File) *Pipe {
 	fm := newFormatter(w.opts, l.Name, paletteColor(l.Color), l.Raw, pipeFields(s.String()))
 	return &Pipe{
@@ -119,6 +122,7 @@ func (w *Writer) Pipe(l Label, s Stream, f *os.File) *Pipe {
 		limit:  maxLine,
 		vec:    canWritev && w.raw != nil && !fm.json,
 		vecMin: vecSize,
+		tty:    s == TTY,
 	}
 }
 
@@ -146,6 +150,9 @@ func (p *Pipe) copy(rc syscall.RawConn) {
 			// Set by Exited: either the one it wanted, or a late one after
 			// the exit was already handled. Either way, read on.
 			p.f.SetReadDeadline(time.Time{})
+		} else if err == errDrained {
+			p.notify() // a terminal being drained was found empty
+			continue
 		} else if err != nil {
 			return
 		}
@@ -183,6 +190,10 @@ func (p *Pipe) readFD(fd uintptr) bool {
 	}
 	if err == unix.EAGAIN {
 		p.idle()
+		if p.draining && p.tty {
+			p.rerr = errDrained // see Exited
+			return true
+		}
 		return false
 	}
 	if err != nil {

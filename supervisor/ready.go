@@ -157,7 +157,7 @@ func (s *supervisor) scheduleCheck(u *unit) {
 func (s *supervisor) runCheck(u *unit) {
 	gen := u.gen
 	if u.pol.Ready.Kind == "exec" {
-		_, pid, err := s.spawn(u.pol.Ready.Target, s.environ(u.inst), false)
+		_, pid, err := s.spawn(u.pol.Ready.Target, s.environ(u.inst), stdio{})
 		if err != nil {
 			s.checkDone(u, gen, false)
 			return

@@ -69,6 +69,11 @@ type Policy struct {
 	After      []string       // types that must be ready before it starts
 	Ready      Check          // when it counts as ready
 	Raw        bool           // print its lines without prefix
+	// TTY gives it a pseudo-terminal of its own (see tty.go).
+	TTY bool
+	// Interactive gives it cinit's own stdin, stdout and stderr, and the
+	// terminal's foreground when cinit has it (see tty.go).
+	Interactive bool
 }
 
 // Restart is a restart policy.

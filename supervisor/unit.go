@@ -11,6 +11,7 @@ import (
 	"github.com/cinit/cinit/procfile"
 	"github.com/cinit/cinit/reaper"
 	"github.com/cinit/cinit/signals"
+	"github.com/cinit/cinit/terminal"
 )
 
 // unit is one instance across its restarts. It is owned by the loop's
@@ -25,6 +26,8 @@ type unit struct {
 	pid       int
 	started   time.Time
 	pipes     []*output.Pipe
+	pty       *terminal.PTY // the terminal of the current run (--tty), else nil
+	fg        bool          // the current run holds cinit's terminal's foreground (--interactive)
 	undrained int         // pipes not yet flushed after the exit
 	exit      reaper.Exit // how the last run ended
 	ready     bool        // latched: dependents may start
@@ -54,10 +57,16 @@ func (u *unit) ended() bool { return u.state == over }
 
 // start runs one instance: its command in its own process group (see
 // spawn), stdin from /dev/null, stdout and stderr into one pipe (two when
-// cfg.Split), and records it in the table before the loop next reads an
-// exit.
+// cfg.Split), or all three on a terminal (see tty.go), and records it in
+// the table before the loop next reads an exit.
 func (s *supervisor) start(u *unit) {
-	reads, pid, err := s.spawn(u.inst.Command, s.environ(u.inst), true)
+	io, env, err := s.stdioFor(u)
+	var reads []*os.File
+	pid := 0
+	if err == nil {
+		reads, pid, err = s.spawn(u.inst.Command, env, io)
+		reads = s.startedIO(u, io, reads, err)
+	}
 	if err != nil {
 		s.event(output.Event{Kind: "error", Process: u.inst.Name, Text: u.inst.Name + " could not start: " + err.Error()})
 		u.state, u.failed = over, true
@@ -68,7 +77,7 @@ func (s *supervisor) start(u *unit) {
 	u.pipes = u.pipes[:0]
 	label := output.Label{Name: u.inst.Name, Color: u.color, Raw: u.pol.Raw}
 	for i, r := range reads {
-		pipe := s.cfg.Out.Pipe(label, output.Stream(i), r)
+		pipe := s.cfg.Out.Pipe(label, streamOf(io, i), r)
 		u.pipes = append(u.pipes, pipe)
 		s.pipes.Add(1)
 		go func() { defer s.pipes.Done(); pipe.Run() }()
@@ -81,38 +90,40 @@ func (s *supervisor) start(u *unit) {
 
 // spawn starts command as an instance or a check would run: directly when
 // the shell would only exec it (see direct.go), else through /bin/sh -c
-// with exec inserted (see shellLine). With pipes it returns the read ends
-// of the output pipes; without, the child's output goes to /dev/null.
-func (s *supervisor) spawn(command string, env []string, pipes bool) ([]*os.File, int, error) {
+// with exec inserted (see shellLine). With io.pipes it returns the read
+// ends of the output pipes; with neither pipes nor another choice of io,
+// the child's output goes to /dev/null.
+func (s *supervisor) spawn(command string, env []string, io stdio) ([]*os.File, int, error) {
 	if path, argv, denv, ok := s.launch.command(command, env); ok {
-		reads, pid, err := s.fork(path, argv, denv, pipes)
+		reads, pid, err := s.fork(path, argv, denv, io)
 		if err == nil {
 			return reads, pid, nil
 		}
 		// exec refused what looked runnable (a binary for another
 		// machine, say): the shell decides and reports.
 	}
-	return s.fork("/bin/sh", []string{"/bin/sh", "-c", shellLine(command)}, env, pipes)
+	return s.fork("/bin/sh", []string{"/bin/sh", "-c", shellLine(command)}, env, io)
 }
 
-// fork starts path in its own process group, stdin from /dev/null, once
-// every signal is subscribed.
-func (s *supervisor) fork(path string, argv, env []string, pipes bool) ([]*os.File, int, error) {
+// fork starts path in its own process group, stdin from /dev/null (see
+// stdio for the other choices), once every signal is subscribed.
+func (s *supervisor) fork(path string, argv, env []string, io stdio) ([]*os.File, int, error) {
 	var reads, writes []*os.File
 	out := []*os.File{s.devnull}
-	if pipes {
+	if io.pipes {
 		var err error
 		if reads, writes, err = s.openPipes(); err != nil {
 			return nil, 0, err
 		}
 		out = writes
 	}
+	files, sys := s.childFiles(io, out)
 	<-s.sigs.Ready
 	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
 		Dir:   s.cfg.Dir,
 		Env:   env,
-		Files: []uintptr{s.devnull.Fd(), out[0].Fd(), out[len(out)-1].Fd()},
-		Sys:   &syscall.SysProcAttr{Setpgid: true},
+		Files: files,
+		Sys:   sys,
 	})
 	closeAll(writes)
 	if err != nil {
@@ -182,7 +193,13 @@ func (s *supervisor) onExit(e reaper.Exit) {
 		return
 	}
 	u.exit, u.state = e, exiting
+	s.exitedTerminal(u)
 	u.undrained = len(u.pipes)
+	if u.undrained == 0 {
+		u.undrained = 1 // its output bypasses cinit (--interactive)
+		s.onDrained(u)
+		return
+	}
 	for _, pipe := range u.pipes {
 		pipe.Exited(func() { s.drained <- u })
 	}
