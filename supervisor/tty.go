@@ -66,7 +66,7 @@ func (s *supervisor) childFiles(io stdio, out []*os.File) ([]uintptr, *syscall.S
 	case io.own:
 		// Foreground implies Setpgid; the child makes itself the
 		// foreground group with signals still blocked, so SIGTTOU
-		// cannot stop it (syscall/exec_linux.go).
+		// cannot stop it (Go's syscall/exec_linux.go).
 		return []uintptr{uintptr(syscall.Stdin), uintptr(syscall.Stdout), uintptr(syscall.Stderr)},
 			&syscall.SysProcAttr{Setpgid: true, Foreground: io.fg, Ctty: syscall.Stdin}
 	}
