@@ -38,6 +38,8 @@ var flagCases = []struct {
 	{"ready", "CINIT_READY", "db=tcp", []string{"--ready", "db=file:/x"}, func(o options) string { return strings.Join(o.policy.ready, "+") }, "db=tcp", "db=file:/x"},
 	{"ready-timeout", "CINIT_READY_TIMEOUT", "30", []string{"--ready-timeout=1m"}, func(o options) string { return o.policy.readyTimeout.String() }, "30s", "1m0s"},
 	{"raw", "CINIT_RAW", "web", []string{"--raw", "api"}, func(o options) string { return strings.Join(o.policy.raw, "+") }, "web", "api"},
+	{"tty", "CINIT_TTY", "web", []string{"--tty", "api"}, func(o options) string { return strings.Join(o.policy.tty, "+") }, "web", "api"},
+	{"interactive", "CINIT_INTERACTIVE", "web", []string{"--interactive", "api"}, func(o options) string { return o.policy.interactive }, "web", "api"},
 }
 
 // TestFlagBeatsVariable checks every flag against its environment form:
