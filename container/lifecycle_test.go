@@ -135,20 +135,13 @@ func TestUnderPodmanInit(t *testing.T) {
 	opts, args := procfile(t, "a: (exec sleep 1001 &); echo started; exec sleep 1000\nb: exec sleep 1002\n")
 	c := start(t, append(opts, "--init"), args...)
 	c.waitLine("a", "started")
-	ps := c.exec("ps", "-o", "pid,ppid,args")
-	pid1, cinit, orphanParent := "", "", ""
-	for line := range strings.SplitSeq(ps, "\n") {
-		f := strings.Fields(line)
-		switch {
-		case len(f) < 3:
-		case f[0] == "1":
-			pid1 = f[2]
-		case f[2] == "cinit":
-			cinit = f[0]
-		case strings.Join(f[2:], " ") == "sleep 1001":
-			orphanParent = f[1]
-		}
-	}
+	// The orphan may not have exec'd sleep yet when a prints: poll.
+	var ps, pid1, cinit, orphanParent string
+	c.poll("the orphan in podman exec ps", func() bool {
+		ps = c.exec("ps", "-o", "pid,ppid,args")
+		pid1, cinit, orphanParent = initTree(ps)
+		return orphanParent != ""
+	})
 	if !strings.Contains(pid1, "podman-init") || cinit == "" || orphanParent != cinit {
 		t.Fatalf("want PID 1 podman-init and the orphan's parent cinit (pid %s); ps:\n%s", cinit, ps)
 	}
@@ -161,6 +154,24 @@ func TestUnderPodmanInit(t *testing.T) {
 	if !hasLine(out, "cinit", "a was killed by SIGTERM") || !hasLine(out, "cinit", "b was killed by SIGTERM") {
 		t.Fatal("the processes were not stopped by SIGTERM")
 	}
+}
+
+// initTree reads busybox ps -o pid,ppid,args: PID 1's command, cinit's
+// pid, and the parent of the orphan "sleep 1001".
+func initTree(ps string) (pid1, cinit, orphanParent string) {
+	for line := range strings.SplitSeq(ps, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) < 3:
+		case f[0] == "1":
+			pid1 = f[2]
+		case f[2] == "cinit":
+			cinit = f[0]
+		case strings.Join(f[2:], " ") == "sleep 1001":
+			orphanParent = f[1]
+		}
+	}
+	return pid1, cinit, orphanParent
 }
 
 // TestGraceThenKill: a process that ignores SIGTERM is SIGKILLed by cinit
