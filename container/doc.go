@@ -5,7 +5,9 @@
 // static cinit, a static busybox for /bin/sh, a Procfile) and drive it with
 // podman and the runc runtime, the way a user does: podman stop, wait,
 // kill -s, run --init, run -it on a pseudo-terminal, healthcheck run. Each
-// test's Procfile is bind-mounted into the container.
+// test's Procfile is bind-mounted into the container. compose_test.go runs
+// what cinit export compose writes for examples/export/Procfile with
+// podman-compose.
 //
 // They need root, podman, runc, catatonit and busybox-static, and run only
 // when CINIT_CONTAINER_TESTS=1 (`make container-test`); elsewhere they
