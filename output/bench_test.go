@@ -106,6 +106,11 @@ func BenchmarkText1MiB(b *testing.B) {
 	benchPipe(b, Options{Width: 5, Color: true, Timestamps: true}, maxLine)
 }
 
+// BenchmarkText1MiBNoRing is BenchmarkText1MiB without the logs ring.
+func BenchmarkText1MiBNoRing(b *testing.B) {
+	benchRing(b, io.Discard, Options{Width: 5, Color: true, Timestamps: true}, maxLine, func(w *Writer) { w.logs = nil })
+}
+
 func BenchmarkTextPlain60File(b *testing.B) {
 	benchPipeFile(b, Options{Width: 5}, 60)
 }

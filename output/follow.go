@@ -21,7 +21,7 @@ func (w *Writer) Follow(n int) *Follower {
 	r := w.logs
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	f := &Follower{r: r, at: r.lines, tail: r.collect(r.tailStart(n))}
+	f := &Follower{r: r, at: r.lines, tail: r.collect(r.tailStart(n)), done: make(chan struct{})}
 	if f.tail == nil {
 		f.tail = []Record{}
 	}
@@ -31,11 +31,18 @@ func (w *Writer) Follow(n int) *Follower {
 
 // Follower reads the lines of a [Writer] as they are printed (cinit logs
 // -f). It never slows the Writer down: it reads from the logs ring, which
-// keeps what a follower has not read yet up to 4 MiB of lines (shared by
-// all followers, counted from the newest line). When a follower falls
-// further behind, its oldest unread lines are dropped, and its next call
-// of Next reports how many. A follower that stops calling Next costs
-// only that memory, and nothing once it is closed.
+// keeps what a follower has not read yet up to 4 MiB of memory (shared by
+// all followers, counted from the newest line): a bounded queue. When a
+// follower falls further behind, its oldest unread lines are dropped, and
+// its next call of Next reports how many. A follower that stops calling
+// Next costs only that memory, and nothing once it is closed.
+//
+// A follower is also given at most 16 MiB of lines a second (followRate;
+// each line counted with 32 bytes more), so that followers cannot take
+// the CPU from the children and the Writer when the output runs at full
+// speed: Next waits as long as the lines it returned last are worth
+// first. Lines that come faster pile up in the queue and are dropped as
+// above.
 type Follower struct {
 	r *ring
 
@@ -45,17 +52,22 @@ type Follower struct {
 	posAt  uint64 // the line pos is for; pos is 0 for another line
 	closed bool
 
+	done chan struct{} // closed by Close
+
 	// Owned by the goroutine that calls Next.
-	tail  []Record // what Follow found; nil once Next has returned it
-	recs  []Record // the records of the last Next, reused
-	buf   []byte   // their lines, reused
-	spans []int    // where each record's line starts and ends in buf
+	due   time.Time // the time before which Next returns nothing more
+	tail  []Record  // what Follow found; nil once Next has returned it
+	recs  []Record  // the records of the last Next, reused
+	buf   []byte    // their lines, reused
+	spans []int     // where each record's line starts and ends in buf
 }
 
-// The most one Next returns.
+// The most one Next returns, and the most a follower is given.
 const (
 	nextRecords = 1024
-	nextBytes   = 256 << 10
+	nextBytes   = 64 << 10
+	followRate  = 16 << 20 // bytes a second
+	recordCost  = 32       // bytes counted for a line besides its text
 )
 
 // Next waits for lines printed after those already returned, and returns
@@ -72,12 +84,17 @@ func (f *Follower) Next() (recs []Record, dropped int, ok bool) {
 			return recs, 0, true
 		}
 	}
+	if !f.pace() {
+		return nil, 0, false
+	}
 	r := f.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for !f.closed {
 		if f.at < r.lines {
-			return f.next()
+			recs, dropped, ok = f.next()
+			f.charge(recs)
+			return recs, dropped, ok
 		}
 		if r.closed {
 			return nil, 0, false
@@ -87,6 +104,34 @@ func (f *Follower) Next() (recs []Record, dropped int, ok bool) {
 		r.waiting--
 	}
 	return nil, 0, false
+}
+
+// pace waits until f.due, and reports false if f is closed meanwhile.
+func (f *Follower) pace() bool {
+	wait := time.Until(f.due)
+	if wait <= 0 {
+		return true
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-f.done:
+		return false
+	}
+}
+
+// charge moves f.due by the time that recs are worth at followRate.
+func (f *Follower) charge(recs []Record) {
+	size := 0
+	for i := range recs {
+		size += len(recs[i].Line) + recordCost
+	}
+	if now := time.Now(); f.due.Before(now) {
+		f.due = now
+	}
+	f.due = f.due.Add(time.Duration(size) * time.Second / followRate)
 }
 
 // next returns the lines from f.at on; the caller holds r.mu and knows
@@ -121,6 +166,7 @@ func (f *Follower) Close() {
 		return
 	}
 	f.closed = true
+	close(f.done)
 	for i, g := range r.followers {
 		if g == f {
 			r.followers = append(r.followers[:i], r.followers[i+1:]...)
@@ -137,9 +183,6 @@ func (f *Follower) Close() {
 // mu and no follower is left.
 func (r *ring) shrink() {
 	r.trim()
-	if len(r.data) > ringBytes {
-		r.resize(max(r.grownSize(r.bytes)/2, minStore, r.bytes))
-	}
 	if len(r.chunks) > 2*ringLines {
 		r.resizeChunks(max(minChunks, r.count))
 	}
@@ -240,5 +283,9 @@ func (r *ring) recordEvent(e *Event, t time.Time) {
 		code := *e.Code
 		ev.Code = &code
 	}
-	r.record(chunk{ev: &ev, t: t, lines: 1}, nil)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := chunk{ev: &ev, t: t, lines: 1, first: r.lines}
+	r.lines = c.end()
+	r.add(c)
 }

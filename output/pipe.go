@@ -287,10 +287,28 @@ func (p *Pipe) consume(n int) {
 	}
 	data = p.addPartial(data)
 	p.write()
-	p.record(p.buf[:p.part-len(data)], split)
-	if len(data) < p.part {
-		p.part = copy(p.buf, data)
+	if end := p.part - len(data); !p.handOff(end, split, data) {
+		p.record(p.buf[:end], split)
+		if len(data) < p.part {
+			p.part = copy(p.buf, data)
+		}
 	}
+}
+
+// handOff gives the read buffer, whose first end bytes hold the lines
+// just printed (the last '\n' at split), to the logs ring, if they are
+// worth it, and goes on with a new buffer that holds rest, the unfinished
+// line. It reports whether it did (see ring.go).
+func (p *Pipe) handOff(end, split int, rest []byte) bool {
+	if end < handoffMin || len(p.buf) != readSize || p.count == 0 || p.w.logs == nil {
+		return false
+	}
+	old := (*[readSize]byte)(p.buf)
+	p.buf = readBufs.Get().(*[readSize]byte)[:]
+	p.part = copy(p.buf, rest)
+	p.w.logs.record(chunk{src: p.src, t: p.fmt.t, split: split, lines: p.count}, old[:end], old)
+	p.count = 0
+	return true
 }
 
 // lines formats the complete lines of data and returns the rest: the bytes
@@ -397,7 +415,7 @@ func (p *Pipe) add(line []byte) {
 // b holds them as read, with the last '\n' at split (see chunk).
 func (p *Pipe) record(b []byte, split int) {
 	if p.count > 0 && p.w.logs != nil {
-		p.w.logs.record(chunk{src: p.src, t: p.fmt.t, split: split, lines: p.count}, b)
+		p.w.logs.record(chunk{src: p.src, t: p.fmt.t, split: split, lines: p.count}, b, nil)
 		p.count = 0
 	}
 }

@@ -10,31 +10,40 @@ import (
 // [Writer.Tail] and [Writer.Follow] (cinit logs).
 //
 // What it keeps. The last ringLines lines within the last ringBytes bytes
-// of line text, cinit's events included, in the order they were
-// recorded. A line longer than the limit is kept as the pieces the Writer
-// printed, each a line. While followers exist, lines that a follower has
-// not read yet are kept too, up to followBytes (see [Follower]).
+// of memory, cinit's events included, in the order they were recorded. A
+// line longer than the limit is kept as the pieces the Writer printed,
+// each a line. While followers exist, lines that a follower has not read
+// yet are kept too, up to followBytes of memory (see [Follower]).
 //
 // How it keeps them. Lines are not recorded one by one: at the end of
 // each read, a Pipe hands the ring the bytes of the lines it has just
 // printed, exactly as it read them, with the position of the last '\n'
-// and the number of lines they make (a chunk). The ring copies them into
-// one byte buffer with a single copy under its lock. The lines are cut
-// out of a chunk again only when somebody reads them (chunk.next applies
-// the same rules as the Pipe). So recording costs the printing path one
-// lock, one copy of what it read, and no work per line.
+// and the number of lines they make (a chunk). The lines are cut out of a
+// chunk again only when somebody reads them (chunk.next applies the same
+// rules as the Pipe). A large read (handoffMin or more, in a read buffer)
+// is not even copied: the Pipe gives its read buffer to the ring and
+// takes another one from the pool, as it would after going idle, and the
+// ring puts the buffer back in the pool when the chunk is dropped. So
+// when cinit's output runs at full speed, recording costs one lock and
+// no copy per read, and no work per line; smaller reads are copied, at a
+// time when the Pipe is waiting for its writer anyway.
 //
-// Memory. Nothing is allocated until the first line; the byte buffer then
-// grows by doubling, up to ringBytes (followBytes while followers exist;
-// it shrinks back when the last one leaves). A read larger than ringBytes
-// (a long line) is cut down to the lines that fit before it is copied.
+// Memory. The ring's memory is a list of blocks: the read buffers it was
+// given, and blocks it copies small chunks into, one after the other. The
+// first such block is minStore bytes, the next ones twice as large as the
+// one before, up to readSize; a longer line's chunk (at most ringBytes,
+// cut down to the lines that fit) gets a block of its own size. Nothing
+// is allocated until the first line. A block is freed, or goes back to
+// the pool, once its last chunk is dropped; the blocks held stay within
+// ringBytes, or followBytes while followers exist.
 const (
-	ringLines   = 1000    // lines kept for Tail
-	ringBytes   = 1 << 20 // bytes of lines kept for Tail
-	followBytes = 4 << 20 // how far a follower may fall behind, metadata included
-	chunkCost   = 64      // bytes counted per chunk against followBytes
-	minStore    = 4 << 10 // first size of the byte buffer
-	minChunks   = 16      // first length of the chunk queue
+	ringLines   = 1000     // lines kept for Tail
+	ringBytes   = 1 << 20  // memory kept for Tail
+	followBytes = 4 << 20  // how far a follower may fall behind, metadata included
+	chunkCost   = 64       // bytes counted per chunk against followBytes
+	minStore    = 4 << 10  // size of the first block
+	handoffMin  = 64 << 10 // the least a read buffer must hold to be given to the ring
+	minChunks   = 16       // first length of the chunk queue
 )
 
 // source is where the lines of a Pipe come from; one per Pipe, immutable.
@@ -48,22 +57,36 @@ type source struct {
 
 // chunk is what one call of ring.record keeps: lines of one source that
 // the Writer printed together, or one event. Its bytes are
-// data[off:off+n]; they are the lines as read, split as follows. If split
-// is 0 or more, the bytes before split are whole lines separated by '\n'
-// (one '\r' before each end is dropped, and a line longer than the
-// limit is cut into pieces of the limit), and the bytes after split+1,
-// if any, are pieces of exactly the limit of a line not yet ended. If
-// split is -1, all the bytes are such pieces.
+// blk.buf[off:off+n]; they are the lines as read, split as follows. If
+// split is 0 or more, the bytes before split are whole lines separated by
+// '\n' (one '\r' before each end is dropped, and a line longer than the
+// limit is cut into pieces of the limit), and the bytes after split+1, if
+// any, are pieces of exactly the limit of a line not yet ended. If split
+// is -1, all the bytes are such pieces.
 type chunk struct {
 	src   *source // nil for an event
 	ev    *Event  // the event; nil for lines
 	t     time.Time
+	blk   *block // nil for an event
 	off   int
 	n     int
 	split int
 	first uint64 // the number of its first line
 	lines int    // how many lines it makes
 }
+
+// block is memory of the ring: a read buffer given by a Pipe, holding
+// one chunk, or a block that chunks are copied into.
+type block struct {
+	buf  []byte
+	used int        // bytes of buf taken by chunks
+	live int        // chunks whose bytes are in buf
+	pool *sync.Pool // where buf goes back to, if anywhere
+}
+
+// bigBlocks holds the blocks of long lines' chunks, so that a stream of
+// long lines does not allocate a block per line.
+var bigBlocks = sync.Pool{New: func() any { return new([ringBytes]byte) }}
 
 // end returns the number of the line after the chunk's last.
 func (c *chunk) end() uint64 {
@@ -95,14 +118,12 @@ type ring struct {
 	mu   sync.Mutex
 	cond sync.Cond // followers wait on it for more lines, or for the end
 
-	data   []byte  // the bytes of the chunks; nil until the first line
 	chunks []chunk // a circular queue: chunks[(head+i)%len(chunks)], i < count
 	head   int
 	count  int
-	bytes  int // Σ n of the chunks
-	kept   int // Σ lines of the chunks
-	rpos   int // the live bytes are data[rpos:wpos], circularly
-	wpos   int
+	kept   int    // Σ lines of the chunks
+	cur    *block // the block that small chunks are copied into; nil at first
+	mem    int    // Σ len(buf) of the blocks held
 
 	lines uint64 // the number of the next line to be recorded
 	gone  uint64 // every line before this number was dropped
@@ -120,23 +141,33 @@ func newRing() *ring {
 	return r
 }
 
-// record keeps the lines of c, whose bytes are b. c.first and c.off are
-// set here. b is copied.
-func (r *ring) record(c chunk, b []byte) {
-	if c.lines == 0 {
-		return
-	}
+// record keeps the lines of c, whose bytes are b. c.first, c.blk, c.off
+// and c.n are set here. If own is not nil, b is at the start of it, and
+// the ring takes it over; else b is copied.
+func (r *ring) record(c chunk, b []byte, own *[readSize]byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c.first = r.lines
 	r.lines = c.end()
-	if len(b) > ringBytes {
-		c, b = c.cut(b)
+	if own != nil {
+		c.blk = r.newBlock(readSize, own[:])
+		c.blk.pool = &readBufs
+	} else {
+		if len(b) > ringBytes {
+			c, b = c.cut(b)
+		}
+		c.blk = r.space(len(b))
+		c.off = c.blk.used
+		copy(c.blk.buf[c.off:], b)
 	}
-	c.off, c.n = r.reserve(len(b), r.need()), len(b)
-	copy(r.data[c.off:], b)
-	r.wpos = c.off + len(b)
-	r.bytes += len(b)
+	c.n = len(b)
+	c.blk.used = c.off + c.n
+	c.blk.live++
+	r.add(c)
+}
+
+// add queues c, drops what is no longer needed and wakes the followers.
+func (r *ring) add(c chunk) {
 	r.kept += c.lines
 	r.push(c)
 	r.trim()
@@ -163,71 +194,75 @@ func (c chunk) cut(b []byte) (chunk, []byte) {
 	return c, b[pos:]
 }
 
-// reserve returns where n bytes can go, making room by growing the
-// buffer, while what is kept needs it, or by dropping the oldest chunks.
-// need is the number of the oldest line that a follower has not read.
-func (r *ring) reserve(n int, need uint64) int {
-	for {
-		if r.count > 0 && len(r.followers) > 0 &&
-			r.bytes+n+(r.count+1)*chunkCost > followBytes {
-			r.drop()
-			continue
+// space returns a block with room for n more bytes: the current block,
+// or a new one.
+func (r *ring) space(n int) *block {
+	if b := r.cur; b != nil {
+		if b.used+n <= len(b.buf) {
+			return b
 		}
-		if off, ok := r.fit(n); ok {
-			return off
+		if b.live == 0 && n <= len(b.buf) {
+			b.used = 0
+			return b
 		}
-		if r.count == 0 || len(r.data) < r.maxData() &&
-			(r.bytes+n > len(r.data) || need < r.at(0).end()) {
-			r.resize(r.grownSize(r.bytes + n))
-			continue
-		}
-		r.drop()
 	}
+	size := minStore
+	if r.cur != nil {
+		size = min(2*len(r.cur.buf), readSize)
+	}
+	for size < n {
+		size *= 2
+	}
+	var b *block
+	if size > readSize { // a long line's chunk: a block of its own
+		b = r.newBlock(ringBytes, bigBlocks.Get().(*[ringBytes]byte)[:])
+		b.pool = &bigBlocks
+	} else {
+		b = r.newBlock(size, nil)
+	}
+	if old := r.cur; old != nil && old.live == 0 {
+		r.free(old)
+	}
+	r.cur = b
+	return b
 }
 
-// maxData returns how large the byte buffer may grow.
-func (r *ring) maxData() int {
+// newBlock returns a block of size bytes, using buf if it is not nil,
+// after dropping the oldest chunks until the memory held stays within
+// its bound.
+func (r *ring) newBlock(size int, buf []byte) *block {
+	for r.count > 0 && r.mem+size+r.count*chunkCost*min(len(r.followers), 1) > r.maxMem() {
+		r.drop()
+	}
+	if r.count == 0 && r.cur != nil && r.mem+size > r.maxMem() {
+		r.free(r.cur) // the chunk of a long line needs all the room
+		r.cur = nil
+	}
+	if buf == nil {
+		buf = make([]byte, size)
+	}
+	r.mem += len(buf)
+	return &block{buf: buf}
+}
+
+// maxMem returns how much memory the blocks may hold.
+func (r *ring) maxMem() int {
 	if len(r.followers) > 0 {
 		return followBytes
 	}
 	return ringBytes
 }
 
-// fit returns where n free bytes follow each other in data, if they do.
-func (r *ring) fit(n int) (int, bool) {
-	if r.bytes == 0 {
-		r.rpos, r.wpos = 0, 0
+// free gives up block b, whose last chunk was dropped.
+func (r *ring) free(b *block) {
+	r.mem -= len(b.buf)
+	switch b.pool {
+	case &readBufs:
+		readBufs.Put((*[readSize]byte)(b.buf))
+	case &bigBlocks:
+		bigBlocks.Put((*[ringBytes]byte)(b.buf))
 	}
-	if r.wpos > r.rpos || r.bytes == 0 { // free: data[wpos:] and data[:rpos]
-		if n <= len(r.data)-r.wpos {
-			return r.wpos, true
-		}
-		return 0, n <= r.rpos
-	}
-	return r.wpos, n <= r.rpos-r.wpos // free: data[wpos:rpos]
-}
-
-// grownSize returns the size of a grown buffer that holds need bytes:
-// at least twice the old size, within maxData.
-func (r *ring) grownSize(need int) int {
-	size := max(minStore, 2*len(r.data))
-	for size < need {
-		size *= 2
-	}
-	return max(min(size, r.maxData()), need)
-}
-
-// resize moves the chunks to a new buffer of size bytes, which must hold
-// them.
-func (r *ring) resize(size int) {
-	data := make([]byte, size)
-	pos := 0
-	for i := range r.count {
-		c := r.at(i)
-		pos += copy(data[pos:], r.data[c.off:c.off+c.n])
-		c.off = pos - c.n
-	}
-	r.data, r.rpos, r.wpos = data, 0, pos
+	b.buf = nil
 }
 
 // push appends c to the chunk queue, growing it when it is full.
@@ -256,10 +291,12 @@ func (r *ring) at(i int) *chunk {
 // drop removes the oldest chunk.
 func (r *ring) drop() {
 	c := r.at(0)
-	if c.n > 0 {
-		r.rpos = c.off + c.n
+	if b := c.blk; b != nil {
+		b.live--
+		if b.live == 0 && b != r.cur {
+			r.free(b)
+		}
 	}
-	r.bytes -= c.n
 	r.kept -= c.lines
 	r.gone = c.end()
 	*c = chunk{}
@@ -268,13 +305,12 @@ func (r *ring) drop() {
 }
 
 // trim drops the oldest chunks that neither Tail nor a follower needs:
-// those before the last ringLines lines and beyond the last ringBytes
-// bytes.
+// those before the last ringLines lines and beyond ringBytes of memory.
 func (r *ring) trim() {
 	need := r.need()
 	for r.count > 0 {
 		c := r.at(0)
-		if need < c.end() || r.kept-c.lines < ringLines && r.bytes <= ringBytes {
+		if need < c.end() || r.kept-c.lines < ringLines && r.mem <= ringBytes {
 			return
 		}
 		r.drop()
@@ -293,7 +329,7 @@ func (r *ring) need() uint64 {
 
 // bytesOf returns the bytes of c.
 func (r *ring) bytesOf(c *chunk) []byte {
-	return r.data[c.off : c.off+c.n]
+	return c.blk.buf[c.off : c.off+c.n]
 }
 
 // find returns the index of the oldest chunk that holds line number at or

@@ -96,6 +96,23 @@
 // instead of waiting for the event goroutine, since waking another thread
 // on the way out costs a good part of a millisecond on a busy machine.
 //
+// # Logs
+//
+// Every Writer keeps the end of what it printed in memory, for cinit logs:
+// the logs ring, with the last 1000 lines (cinit's events included) in at
+// most 1 MiB of memory, allocated from the first line on. [Writer.Tail]
+// returns the last n lines as [Record] values; [Writer.Follow] returns a
+// [Follower] that returns the same, then every later line, until
+// [Writer.Close]. A [Renderer] prints a Record exactly as the Writer
+// printed it, in either format; [DroppedRecord] is the notice for lines a
+// follower lost. Recording never waits for the stream and never makes
+// the stream wait: a Pipe hands the ring what it printed once per read, in
+// O(1) under a short lock (a large read's buffer changes hands, a small
+// one is copied), and lines are cut out again only when someone reads
+// them. Followers read from the ring; one that falls behind loses its
+// oldest lines, never slows anything down, and is told how many it lost
+// (ring.go and follow.go have the details).
+//
 // # Failure
 //
 // When a write to the underlying stream fails (typically EPIPE: the reader
