@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/cinit/cinit/supervisor"
 )
 
 // compose renders compose.yaml: one service per process type (split) or
@@ -15,7 +17,7 @@ func (j *job) compose() ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	secrets, err := j.composeSecrets(keys)
+	secrets, err := j.composeSecrets()
 	if err != nil {
 		return nil, err
 	}
@@ -27,7 +29,7 @@ func (j *job) compose() ([]File, error) {
 	} else {
 		j.splitWarnings(func(*proc) string { return file }, true)
 		for _, p := range j.procs {
-			services = services.set(p.norm, j.service2(p, keys))
+			services = services.set(p.norm, j.composeService(p, keys))
 		}
 	}
 	doc := mapping{}.set("name", j.app).set("services", services)
@@ -44,8 +46,8 @@ func (j *job) compose() ([]File, error) {
 
 // composeSecrets declares each env file as a file secret, its path
 // relative to the directory of compose.yaml.
-func (j *job) composeSecrets(keys []string) (mapping, error) {
-	if !j.envFromSecret() || len(keys) == 0 {
+func (j *job) composeSecrets() (mapping, error) {
+	if !j.envFromSecret() || len(j.in.EnvFiles) == 0 {
 		return nil, nil
 	}
 	base := j.opt.Dir
@@ -66,7 +68,6 @@ func (j *job) composeSecrets(keys []string) (mapping, error) {
 			return nil, Error{err.Error()}
 		}
 		m = m.set(secretName(i), mapping{}.set("file", rel))
-		_ = keys
 	}
 	j.note("", "the env files travel as file secrets, read by cinit in the container; their values are not in this file")
 	return m, nil
@@ -75,8 +76,8 @@ func (j *job) composeSecrets(keys []string) (mapping, error) {
 // secretName names the i-th env file's secret.
 func secretName(i int) string { return "cinit-env-" + strconv.Itoa(i+1) }
 
-// service2 is the Compose service of p.
-func (j *job) service2(p *proc, keys []string) mapping {
+// composeService is the Compose service of p.
+func (j *job) composeService(p *proc, keys []string) mapping {
 	s := mapping{}.set("image", j.opt.Image).set("entrypoint", strList([]string{j.opt.Cinit, "run", p.name}))
 	if j.opt.Workdir != "" {
 		s = s.set("working_dir", j.opt.Workdir)
@@ -103,15 +104,16 @@ func (j *job) service2(p *proc, keys []string) mapping {
 	return j.withSecrets(s, keys)
 }
 
-// composeRestart maps the restart policy; a oneshot runs once.
+// composeRestart maps the restart policy. Compose never gives up on
+// always; on-failure stops after 5 tries, as cinit's 5 restarts in 60 s.
 func composeRestart(p *proc) string {
-	switch {
-	case p.pol.Oneshot || p.pol.Restart == 0:
-		return "no"
-	case p.pol.Restart == 1:
+	switch p.pol.Restart {
+	case supervisor.RestartOnFailure:
 		return "on-failure:5"
+	case supervisor.RestartAlways:
+		return "always"
 	}
-	return "always"
+	return "no"
 }
 
 // dependsOn maps --after: a oneshot must finish with 0, a type with a

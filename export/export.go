@@ -178,7 +178,7 @@ func (j *job) checkOptions() error {
 		return errorf("flag --env-from: bad value %q, want secret or image", o.EnvFrom)
 	case o.User != "" && o.Format != "systemd":
 		return errorf("flag --user: only for systemd (an image has its own USER)")
-	case o.User != "" && !regexp.MustCompile(`^([a-z_][a-z0-9_-]*|[0-9]+)$`).MatchString(o.User):
+	case o.User != "" && !userName.MatchString(o.User):
 		return errorf("flag --user: %q is not a user name", o.User)
 	case o.Namespace != "" && o.Format != "kubernetes":
 		return errorf("flag --namespace: only for kubernetes")
@@ -191,6 +191,9 @@ func (j *job) checkOptions() error {
 	}
 	return j.checkCinit()
 }
+
+// userName is what systemd's User= takes: a name or a number.
+var userName = regexp.MustCompile(`^([a-z_][a-z0-9_-]*|[0-9]+)$`)
 
 // checkCinit settles the path of cinit in the image or on the host.
 func (j *job) checkCinit() error {
@@ -275,6 +278,9 @@ func (j *job) names() error {
 			return errorf("%s: %q is longer than 63 characters; give a shorter --app", where, j.app+"-"+p.norm)
 		case seen[p.norm] != nil:
 			return errorf("%s: process %q and %q (line %d) both become %q", where, e.Name, seen[p.norm].name, seen[p.norm].line, p.norm)
+		}
+		if p.pol.Ready.Kind == "tcp" && p.pol.Ready.Target == "" && j.in.NoPort {
+			return errorf("flag --ready: %s=tcp has no port under --no-port; give tcp:PORT", e.Name)
 		}
 		seen[p.norm] = p
 		j.procs = append(j.procs, p)
@@ -441,13 +447,16 @@ func (j *job) envKeys() ([]string, error) {
 		if i := slices.Index(keys, key); i >= 0 {
 			return nil, errorf("flag -e/--env: %s and %s have the same base name %q; a secret needs one key per file", j.in.EnvFiles[i], path, key)
 		}
-		if !regexp.MustCompile(`^[-._a-zA-Z0-9]+$`).MatchString(key) || key == "." || key == ".." {
+		if !secretKey.MatchString(key) || key == "." || key == ".." {
 			return nil, errorf("flag -e/--env: %s: the base name %q cannot be a secret key ([-._a-zA-Z0-9])", path, key)
 		}
 		keys = append(keys, key)
 	}
 	return keys, nil
 }
+
+// secretKey is what a Kubernetes Secret accepts as a key.
+var secretKey = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
 
 // envFromSecret reports whether the env files travel as a secret.
 func (j *job) envFromSecret() bool {

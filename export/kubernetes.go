@@ -21,17 +21,20 @@ func (j *job) kubernetes() ([]File, error) {
 	}
 	file := func(p *proc) string { return j.app + "-" + p.norm + ".yaml" }
 	j.splitWarnings(file, true)
-	var files []File
-	docs := map[string][]mapping{}
+	var docs [][]mapping
 	for _, p := range j.procs {
 		if p.pol.Oneshot && j.hasDependents(p) {
-			continue // an init container of each dependent's pod
+			docs = append(docs, nil) // an init container of each dependent's pod
+			continue
 		}
-		docs[file(p)] = j.workload(p, keys)
+		docs = append(docs, j.workload(p, keys))
 	}
-	for _, p := range j.procs {
-		if d, ok := docs[file(p)]; ok {
-			files = append(files, File{file(p), j.yamlFile(file(p), d...)})
+	// The header of each file holds every finding, so files are joined
+	// once all workloads are built.
+	var files []File
+	for i, p := range j.procs {
+		if docs[i] != nil {
+			files = append(files, File{file(p), j.yamlFile(file(p), docs[i]...)})
 		}
 	}
 	return files, nil
