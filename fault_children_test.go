@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cinit/cinit/internal/proctest"
 	"golang.org/x/sys/unix"
 )
 
@@ -40,7 +41,7 @@ const shellRecord = `echo $$ $(cut -d' ' -f22 /proc/$$/stat) > pids/$$; `
 // recordPid writes this process's pid and start time under pids/.
 func recordPid() {
 	pid := os.Getpid()
-	os.WriteFile(filepath.Join("pids", strconv.Itoa(pid)), fmt.Appendf(nil, "%d %s\n", pid, procStartTime(pid)), 0o644)
+	os.WriteFile(filepath.Join("pids", strconv.Itoa(pid)), fmt.Appendf(nil, "%d %s\n", pid, proctest.StartTime(pid)), 0o644)
 }
 
 // floodLine is line i of a flood writer whose PS is ps, without newline.

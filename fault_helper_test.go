@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cinit/cinit/internal/proctest"
 )
 
 // Fault injection, end to end with the real binary: hostile children,
@@ -84,97 +87,16 @@ func checkStderr(t *testing.T, stderr string) {
 func checkLeftovers(t *testing.T, dir, tag string) {
 	t.Helper()
 	for _, pid := range livePids(dir) {
-		t.Errorf("process %d (%s) outlived cinit", pid, procComm(pid))
+		t.Errorf("process %d (%s) outlived cinit", pid, proctest.Comm(pid))
 	}
 	for _, pid := range taggedProcs(tag) {
-		t.Errorf("process %d (%s) of this run outlived cinit", pid, procComm(pid))
+		t.Errorf("process %d (%s) of this run outlived cinit", pid, proctest.Comm(pid))
 	}
 }
 
 // taggedProcs lists the live processes whose environment holds tag.
 func taggedProcs(tag string) []int {
-	want := []byte(faultTagVar + "=" + tag)
-	ents, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err != nil {
-			continue
-		}
-		for _, kv := range bytes.Split(env, []byte{0}) {
-			if bytes.Equal(kv, want) && alive(pid) {
-				out = append(out, pid)
-			}
-		}
-	}
-	return out
-}
-
-// procFields returns the fields of /proc/PID/stat after the command name:
-// [0] is the state, [1] the parent, [19] the start time.
-func procFields(pid int) []string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return nil
-	}
-	s := string(b)
-	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-}
-
-func procStartTime(pid int) string {
-	if f := procFields(pid); len(f) > 19 {
-		return f[19]
-	}
-	return ""
-}
-
-func procState(pid int) string {
-	if f := procFields(pid); len(f) > 0 {
-		return f[0]
-	}
-	return ""
-}
-
-func procComm(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	return strings.TrimSpace(string(b))
-}
-
-// zombiesOf lists the zombie children of pid.
-func zombiesOf(pid int) []int {
-	ents, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range ents {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if f := procFields(child); len(f) > 1 && f[0] == "Z" && f[1] == strconv.Itoa(pid) {
-			out = append(out, child)
-		}
-	}
-	return out
-}
-
-// fdCount returns how many file descriptors pid has open, and their
-// targets.
-func fdCount(t *testing.T, pid int) (int, []string) {
-	t.Helper()
-	dir := fmt.Sprintf("/proc/%d/fd", pid)
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var targets []string
-	for _, e := range ents {
-		l, _ := os.Readlink(filepath.Join(dir, e.Name()))
-		targets = append(targets, e.Name()+"->"+l)
-	}
-	return len(ents), targets
+	return slices.DeleteFunc(proctest.WithEnv(faultTagVar+"="+tag), func(pid int) bool { return !proctest.Alive(pid) })
 }
 
 // waitUntil polls cond until it holds; the bound only stops a hung test.
@@ -213,7 +135,7 @@ func livePids(dir string) []int {
 		var p int
 		var start string
 		fmt.Sscan(string(b), &p, &start)
-		if alive(pid) && start != "" && procStartTime(pid) == start {
+		if proctest.Alive(pid) && start != "" && proctest.StartTime(pid) == start {
 			live = append(live, pid)
 		}
 	}

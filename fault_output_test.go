@@ -8,13 +8,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/cinit/cinit/internal/proctest"
 )
 
 func TestFaultStalledReaderBoundsMemory(t *testing.T) {
@@ -70,17 +71,12 @@ func watchRSS(pid int) *atomic.Int64 {
 	var peak atomic.Int64
 	go func() {
 		for {
-			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-			if err != nil || procState(pid) == "Z" {
+			rss, ok := proctest.RSS(pid)
+			if !ok || proctest.State(pid) == 'Z' {
 				return
 			}
-			for _, l := range strings.Split(string(b), "\n") {
-				if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-					kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-					if kb<<10 > peak.Load() {
-						peak.Store(kb << 10)
-					}
-				}
+			if rss > peak.Load() {
+				peak.Store(rss)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}

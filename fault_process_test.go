@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/cinit/cinit/internal/proctest"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,7 +17,7 @@ func TestFaultForkerOf2000(t *testing.T) {
 	f.waitLine("f", "forked 2000")
 	f.waitLine("cinit", "f exited with code 0")
 	// The 1000 zombies f left are cinit's now; cinit reaps them all.
-	waitUntil(t, "cinit to reap every zombie", func() bool { return len(zombiesOf(f.pid())) == 0 })
+	waitUntil(t, "cinit to reap every zombie", func() bool { return len(proctest.Zombies(f.pid())) == 0 })
 	f.signal(syscall.SIGTERM)
 	if code, lines := f.end(); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, tail(lines))
@@ -30,7 +31,7 @@ func TestFaultThousandInstances(t *testing.T) {
 	for i := 1; i <= n; i++ {
 		f.waitLine(fmt.Sprintf("a.%d", i), "ready")
 	}
-	waitUntil(t, "no zombie", func() bool { return len(zombiesOf(f.pid())) == 0 })
+	waitUntil(t, "no zombie", func() bool { return len(proctest.Zombies(f.pid())) == 0 })
 	f.signal(syscall.SIGTERM)
 	code, lines := f.end()
 	if code != 0 {
@@ -79,7 +80,7 @@ func TestFaultStopAndContinueChild(t *testing.T) {
 	stop := func(t *testing.T, pid int) {
 		t.Helper()
 		syscall.Kill(pid, syscall.SIGSTOP)
-		waitUntil(t, "the child to stop", func() bool { return procState(pid) == "T" })
+		waitUntil(t, "the child to stop", func() bool { return proctest.State(pid) == 'T' })
 	}
 	t.Run("continued during teardown", func(t *testing.T) {
 		t.Parallel()
@@ -132,7 +133,11 @@ func TestFaultNoFDLeakAcrossRestarts(t *testing.T) {
 	var firstN int
 	for run := 1; run <= runs; run++ {
 		f.waitLine("a", "run")
-		n, targets := fdCount(t, f.pid())
+		targets, ok := proctest.FDs(f.pid())
+		if !ok {
+			t.Fatal("cannot read cinit's file descriptors")
+		}
+		n := len(targets)
 		if run == 1 {
 			firstN, first = n, targets
 		} else if n != firstN {

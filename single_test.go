@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cinit/cinit/internal/proctest"
 	"golang.org/x/sys/unix"
 )
 
@@ -577,10 +578,10 @@ func helperOrphans(args []string) int {
 		}
 	}
 	r.Close()
-	orphans := func(ps []procStat) bool {
+	orphans := func(ps []proctest.Proc) bool {
 		k := 0
 		for _, p := range ps {
-			if p.comm == "cat" && p.ppid == 1 && p.state != 'Z' {
+			if p.Comm == "cat" && p.PPid == 1 && p.State != 'Z' {
 				k++
 			}
 		}
@@ -591,13 +592,13 @@ func helperOrphans(args []string) int {
 		return 1
 	}
 	w.Close()
-	gone := func(ps []procStat) bool {
-		return !slices.ContainsFunc(ps, func(p procStat) bool { return p.comm == "cat" || p.state == 'Z' })
+	gone := func(ps []proctest.Proc) bool {
+		return !slices.ContainsFunc(ps, func(p proctest.Proc) bool { return p.Comm == "cat" || p.State == 'Z' })
 	}
 	if !pollProcs(gone) {
-		ps, _ := readProcs()
-		cats := slices.DeleteFunc(slices.Clone(ps), func(p procStat) bool { return p.comm != "cat" })
-		zombies := slices.DeleteFunc(ps, func(p procStat) bool { return p.state != 'Z' })
+		ps := proctest.All()
+		cats := slices.DeleteFunc(slices.Clone(ps), func(p proctest.Proc) bool { return p.Comm != "cat" })
+		zombies := slices.DeleteFunc(ps, func(p proctest.Proc) bool { return p.State != 'Z' })
 		fmt.Printf("orphans %d: %d cats and %d zombies left\n", n, len(cats), len(zombies))
 		return 1
 	}
@@ -605,48 +606,14 @@ func helperOrphans(args []string) int {
 	return 0
 }
 
-// procStat is one process of /proc.
-type procStat struct {
-	pid, ppid int
-	state     byte
-	comm      string
-}
-
 // pollProcs reads /proc until ok holds, for at most 20 s.
-func pollProcs(ok func([]procStat) bool) bool {
+func pollProcs(ok func([]proctest.Proc) bool) bool {
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if ps, err := readProcs(); err == nil && ok(ps) {
+		if ok(proctest.All()) {
 			return true
 		}
 	}
 	return false
-}
-
-// readProcs reads the state, parent and name of every process.
-func readProcs() ([]procStat, error) {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil, err
-	}
-	var ps []procStat
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		open, closing := bytes.IndexByte(data, '('), bytes.LastIndexByte(data, ')')
-		if err != nil || open < 0 || closing < open {
-			continue
-		}
-		rest := strings.Fields(string(data[closing+1:]))
-		if len(rest) < 2 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(rest[1])
-		ps = append(ps, procStat{pid: pid, ppid: ppid, state: rest[0][0], comm: string(data[open+1 : closing])})
-	}
-	return ps, nil
 }
 
 // helperForeground prints "foreground true" when its process group is the

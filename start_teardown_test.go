@@ -12,13 +12,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-)
 
-// alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
-	state := procState(pid)
-	return state != "" && state != "Z"
-}
+	"github.com/cinit/cinit/internal/proctest"
+)
 
 // readPid reads a pid written by a child into file.
 func readPid(t *testing.T, file string) int {
@@ -58,10 +54,10 @@ func TestOrphanThatLeftItsGroupIsStopped(t *testing.T) {
 	for _, l := range linesOf(lines, "a") {
 		fmt.Sscanf(l, "daemon pid %d", &pid)
 	}
-	if pid == 0 || alive(pid) {
+	if pid == 0 || proctest.Alive(pid) {
 		t.Errorf("daemon pid %d still alive after cinit exited", pid)
 	}
-	if !alive(bystander.Process.Pid) {
+	if !proctest.Alive(bystander.Process.Pid) {
 		t.Errorf("the bystander was killed")
 	}
 }
@@ -77,7 +73,7 @@ func TestGrandchildInGroupStopped(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, tail(lines))
 	}
-	if pid := readPid(t, filepath.Join(dir, "gc.pid")); alive(pid) {
+	if pid := readPid(t, filepath.Join(dir, "gc.pid")); proctest.Alive(pid) {
 		t.Errorf("grandchild %d survived", pid)
 	}
 }
@@ -95,7 +91,7 @@ func TestGrandchildHoldingPipeDoesNotDelayExit(t *testing.T) {
 	if i < 0 || j < i {
 		t.Errorf("line or exit missing or out of order:\n%s", tail(lines))
 	}
-	if pid := readPid(t, filepath.Join(dir, "gc.pid")); alive(pid) {
+	if pid := readPid(t, filepath.Join(dir, "gc.pid")); proctest.Alive(pid) {
 		t.Errorf("grandchild %d survived", pid)
 	}
 }
@@ -192,7 +188,7 @@ func TestClosedStdoutStopsEverything(t *testing.T) {
 		if b, _ := os.ReadFile(filepath.Join(dir, f)); len(b) == 0 {
 			continue // stopped before it wrote its pid
 		}
-		if pid := readPid(t, filepath.Join(dir, f)); alive(pid) {
+		if pid := readPid(t, filepath.Join(dir, f)); proctest.Alive(pid) {
 			t.Errorf("%s: process %d left running", f, pid)
 		}
 	}

@@ -10,10 +10,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cinit/cinit/internal/proctest"
 )
 
 // childEnv marks a run of this program as one of the children; the
@@ -237,24 +238,6 @@ func recordPid() {
 	pid := os.Getpid()
 	dir := filepath.Join(os.Getenv(dirEnv), "pids")
 	tmp := filepath.Join(dir, "."+strconv.Itoa(pid))
-	os.WriteFile(tmp, []byte(strconv.Itoa(pid)+" "+startTime(pid)+" "+os.Args[1]+" "+os.Getenv("PS")+"\n"), 0o644)
+	os.WriteFile(tmp, []byte(strconv.Itoa(pid)+" "+proctest.StartTime(pid)+" "+os.Args[1]+" "+os.Getenv("PS")+"\n"), 0o644)
 	os.Rename(tmp, filepath.Join(dir, strconv.Itoa(pid))) // whole or not at all for the driver
-}
-
-// statFields returns the fields of /proc/PID/stat after the command name:
-// [0] is the state, [1] the parent, [19] the start time.
-func statFields(pid int) []string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return nil
-	}
-	s := string(b)
-	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-}
-
-func startTime(pid int) string {
-	if f := statFields(pid); len(f) > 19 {
-		return f[19]
-	}
-	return ""
 }

@@ -1,12 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/cinit/cinit/internal/proctest"
 )
 
 // What the driver reads of /proc.
@@ -35,7 +36,7 @@ func recorded(dir string) (live []int, instances int) {
 		if role != "gc" {
 			seen[ps] = true
 		}
-		if st := statFields(pid); pid > 0 && len(st) > 19 && st[0] != "Z" && st[19] == start {
+		if p, ok := proctest.Read(pid); pid > 0 && ok && p.State != 'Z' && p.Start == start {
 			live = append(live, pid)
 		}
 	}
@@ -44,40 +45,14 @@ func recorded(dir string) (live []int, instances int) {
 
 // tagged lists the live processes whose environment holds tag.
 func tagged(tag string) []int {
-	want := []byte(tagEnv + "=" + tag)
-	ents, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err != nil {
-			continue
-		}
-		for _, kv := range bytes.Split(env, []byte{0}) {
-			if bytes.Equal(kv, want) {
-				out = append(out, pid)
-			}
-		}
-	}
-	return out
+	return proctest.WithEnv(tagEnv + "=" + tag)
 }
 
 // zombiesOf lists the zombie children of pid as "PID/STARTTIME".
 func zombiesOf(pid int) []string {
-	ents, _ := os.ReadDir("/proc")
-	parent := strconv.Itoa(pid)
 	var out []string
-	for _, e := range ents {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if f := statFields(child); len(f) > 19 && f[0] == "Z" && f[1] == parent {
-			out = append(out, e.Name()+"/"+f[19])
-		}
+	for _, z := range proctest.Zombies(pid) {
+		out = append(out, strconv.Itoa(z.Pid)+"/"+z.Start)
 	}
 	return out
 }
@@ -113,24 +88,12 @@ func pipesOf(pid int) map[string]bool {
 
 // rssOf returns the resident set size of pid in bytes, 0 if unknown.
 func rssOf(pid int) int64 {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
+	rss, _ := proctest.RSS(pid)
+	return rss
 }
 
 // fdList describes the open file descriptors of pid.
 func fdList(pid int) string {
-	dir := fmt.Sprintf("/proc/%d/fd", pid)
-	ents, _ := os.ReadDir(dir)
-	var out []string
-	for _, e := range ents {
-		l, _ := os.Readlink(filepath.Join(dir, e.Name()))
-		out = append(out, e.Name()+"="+l)
-	}
-	return strings.Join(out, " ")
+	fds, _ := proctest.FDs(pid)
+	return strings.Join(fds, " ")
 }
