@@ -74,12 +74,13 @@ type Pipe struct {
 	w      *Writer
 	f      *os.File
 	fmt    *formatter
-	src    *source // what the logs ring knows of the Pipe; Run sets its limit
-	limit  int     // maxLine; tests lower it to exercise long lines cheaply
-	vec    bool    // long lines go out with writev (text format, a file stream)
-	vecMin int     // vecSize; tests lower it
-	idled  func()  // called by Run whenever the pipe is found empty; tests set it
-	tty    bool    // f is a pty master (stream TTY): see Pipe.Exited
+	src    *source   // what the logs ring knows of the Pipe; Run sets its limit
+	limit  int       // maxLine; tests lower it to exercise long lines cheaply
+	vec    bool      // long lines go out with writev (text format, a file stream)
+	vecMin int       // vecSize; tests lower it
+	idled  func()    // called by Run whenever the pipe is found empty; tests set it
+	tty    bool      // f is a pty master (stream TTY): see Pipe.Exited
+	tee    io.Writer // gets every read's bytes as they are; nil for none (see Pipe.Tee)
 
 	// Shared between Exited and Run, guarded by mu.
 	mu       sync.Mutex
@@ -126,6 +127,13 @@ func (w *Writer) Pipe(l Label, s Stream, f *os.File) *Pipe {
 	}
 }
 
+// Tee makes Run hand every read's bytes, as they were read, to w before
+// it prints them (a terminal's attach side). w must not keep the slice or
+// block. Call Tee before Run.
+func (p *Pipe) Tee(w io.Writer) {
+	p.tee = w
+}
+
 // Run copies the pipe until EOF (or any other read error), prints a final
 // partial line with a newline added, closes the file and returns. It blocks
 // while the Writer's stream blocks.
@@ -145,6 +153,9 @@ func (p *Pipe) Run() {
 func (p *Pipe) copy(rc syscall.RawConn) {
 	for {
 		n, err := p.read(rc)
+		if p.tee != nil && n > 0 {
+			p.tee.Write(p.buf[p.part : p.part+n])
+		}
 		p.consume(n)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			// Set by Exited: either the one it wanted, or a late one after
