@@ -28,10 +28,10 @@ type unit struct {
 	pipes     []*output.Pipe
 	pty       *terminal.PTY // the terminal of the current run (--tty), else nil
 	fg        bool          // the current run holds cinit's terminal's foreground (--interactive)
-	undrained int         // pipes not yet flushed after the exit
-	exit      reaper.Exit // how the last run ended
-	ready     bool        // latched: dependents may start
-	failed    bool        // ended for good without success: dependents never start
+	undrained int           // pipes not yet flushed after the exit
+	exit      reaper.Exit   // how the last run ended
+	ready     bool          // latched: dependents may start
+	failed    bool          // ended for good without success: dependents never start
 
 	restarts []time.Time   // restarts within the last restartWindow
 	delay    time.Duration // the next backoff delay

@@ -165,7 +165,7 @@ type Client struct {
 	over chan struct{} // closed when the client is detached
 
 	// Guarded by hub.mu:
-	queue []byte // output not yet taken by Next
+	queue   []byte // output not yet taken by Next
 	ended   bool
 	dropped bool   // ended because MaxQueued was reached
 	msg     string // why it ended: shown to the client, "" for nothing
