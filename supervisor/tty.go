@@ -77,7 +77,7 @@ func (s *supervisor) childFiles(io stdio, out []*os.File) ([]uintptr, *syscall.S
 // descriptor of a terminal's slave, keeps the master as u's terminal and
 // returns it as the file to read the output from.
 func (s *supervisor) startedIO(u *unit, io stdio, reads []*os.File, err error) []*os.File {
-	u.pty, u.fg = nil, false
+	u.pty, u.hub, u.fg = nil, nil, false
 	switch {
 	case io.pty != nil:
 		io.pty.CloseSlave()
@@ -85,7 +85,7 @@ func (s *supervisor) startedIO(u *unit, io stdio, reads []*os.File, err error) [
 			io.pty.Close()
 			return nil
 		}
-		u.pty = io.pty
+		u.pty, u.hub = io.pty, terminal.NewHub(io.pty.Master)
 		return []*os.File{io.pty.Master}
 	case io.own:
 		u.fg = io.fg && err == nil
@@ -107,6 +107,17 @@ func (s *supervisor) exitedTerminal(u *unit) {
 	if u.fg {
 		u.fg = false
 		takeTerminal()
+	}
+}
+
+// endTerminal runs when every byte of u's run has been printed (and so
+// has reached the attach side): an attached client gets how the run ended,
+// after its last output, and a later attach finds the process without a
+// terminal until it runs again.
+func (s *supervisor) endTerminal(u *unit) {
+	if u.hub != nil {
+		u.hub.End(s.describeEnd(u))
+		u.pty, u.hub = nil, nil
 	}
 }
 

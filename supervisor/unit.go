@@ -27,6 +27,7 @@ type unit struct {
 	started   time.Time
 	pipes     []*output.Pipe
 	pty       *terminal.PTY // the terminal of the current run (--tty), else nil
+	hub       *terminal.Hub // its attach side, nil without a terminal
 	fg        bool          // the current run holds cinit's terminal's foreground (--interactive)
 	undrained int           // pipes not yet flushed after the exit
 	exit      reaper.Exit   // how the last run ended
@@ -78,6 +79,9 @@ func (s *supervisor) start(u *unit) {
 	label := output.Label{Name: u.inst.Name, Color: u.color, Raw: u.pol.Raw}
 	for i, r := range reads {
 		pipe := s.cfg.Out.Pipe(label, streamOf(io, i), r)
+		if u.hub != nil {
+			pipe.Tee(u.hub)
+		}
 		u.pipes = append(u.pipes, pipe)
 		s.pipes.Add(1)
 		go func() { defer s.pipes.Done(); pipe.Run() }()
@@ -211,6 +215,7 @@ func (s *supervisor) onDrained(u *unit) {
 		return
 	}
 	delete(s.byPid, u.pid)
+	s.endTerminal(u)
 	s.onEnd(u)
 }
 
