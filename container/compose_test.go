@@ -61,6 +61,11 @@ func TestComposeExportRuns(t *testing.T) {
 	if _, err := podman("healthcheck", "run", names["db"]); err != nil {
 		t.Errorf("db's healthcheck failed in the engine: %v", err)
 	}
+	// A probe run in / (as a Kubernetes exec probe may be) finds the
+	// Procfile of the cinit that is PID 1.
+	if _, err := podman("exec", "-w", "/", names["db"], "cinit", "ready", "--for", "db", "tcp"); err != nil {
+		t.Errorf("cinit ready --for db from /: %v", err)
+	}
 	if db, web := c("db").inspect("{{.State.StartedAt}}"), c("web").inspect("{{.State.StartedAt}}"); !(db < web) {
 		t.Errorf("web started at %s, not after db (%s); podman-compose up:\n%s", web, db, up)
 	}

@@ -498,14 +498,15 @@ func (j *job) placeEnv(env map[string]string, keys []string) {
 		}
 		env["CINIT_ENV_FILES"] = strings.Join(paths, ",")
 	}
-	if j.opt.Workdir != "" {
+	// A probe's command may run in another directory than the
+	// container's: with --workdir the Procfile's path is absolute.
+	base := filepath.Base(j.in.Procfile)
+	switch {
+	case j.opt.Workdir != "":
 		env["CINIT_ROOT"] = j.opt.Workdir
-	}
-	if base := filepath.Base(j.in.Procfile); base != "Procfile" {
+		env["CINIT_PROCFILE"] = strings.TrimSuffix(j.opt.Workdir, "/") + "/" + base
+	case base != "Procfile":
 		env["CINIT_PROCFILE"] = base
-		if j.opt.Workdir != "" {
-			env["CINIT_PROCFILE"] = j.opt.Workdir + "/" + base
-		}
 	}
 }
 

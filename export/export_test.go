@@ -384,3 +384,31 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkdirAndProcfileName(t *testing.T) {
+	in := input(t, "web: a")
+	in.Procfile = "/srv/shop/Procfile.prod"
+	o := options("kubernetes")
+	o.Workdir = "/app/"
+	r, err := Render(in, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(Stdout("kubernetes", r))
+	for _, want := range []string{`workingDir: "/app/"`, `value: "/app/Procfile.prod"`, `name: "CINIT_ROOT"`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %s in\n%s", want, text)
+		}
+	}
+	o = options("compose")
+	r, _ = Render(in, o)
+	if text := string(r.Files[0].Data); !strings.Contains(text, `CINIT_PROCFILE: "Procfile.prod"`) || strings.Contains(text, "CINIT_ROOT") {
+		t.Errorf("compose without --workdir:\n%s", text)
+	}
+	in.EnvFiles = []string{"/srv/shop/.env"}
+	o.EnvFrom = "image"
+	r, _ = Render(in, o)
+	if text := string(r.Files[0].Data); strings.Contains(text, "secrets") || strings.Contains(text, "CINIT_ENV_FILES") {
+		t.Errorf("--env-from image still ships the files:\n%s", text)
+	}
+}
