@@ -157,10 +157,35 @@ func (j *job) prepare() error {
 	if err := j.checkOptions(); err != nil {
 		return err
 	}
+	if err := j.checkUTF8(); err != nil {
+		return err
+	}
 	if err := j.appName(); err != nil {
 		return err
 	}
 	return j.names()
+}
+
+// checkUTF8 rejects input that no output can carry: every string that
+// reaches a file must be valid UTF-8.
+func (j *job) checkUTF8() error {
+	texts := map[string]string{"flag --image": j.opt.Image, "flag --cinit": j.opt.Cinit,
+		"flag --workdir": j.opt.Workdir, "root directory": j.in.Root, "Procfile path": j.in.Procfile}
+	for _, e := range j.in.Entries {
+		texts["flag --ready "+e.Name] = j.in.Policies[e.Name].Ready.Target
+	}
+	for i, f := range j.in.EnvFiles {
+		texts["env file "+strconv.Itoa(i+1)] = f
+	}
+	for k, v := range j.in.StartEnv {
+		texts[k] = v
+	}
+	for _, what := range sortedKeys(texts) {
+		if err := checkText(what, texts[what]); err != nil {
+			return Error{err.Error()}
+		}
+	}
+	return nil
 }
 
 // checkOptions checks the flags that depend on the format.

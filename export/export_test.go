@@ -412,3 +412,13 @@ func TestWorkdirAndProcfileName(t *testing.T) {
 		t.Errorf("--env-from image still ships the files:\n%s", text)
 	}
 }
+
+func TestInvalidUTF8(t *testing.T) {
+	in := input(t, "web: a")
+	in.Policies["web"] = supervisor.Policy{Ready: supervisor.Check{Kind: "file", Target: "/tmp/\xff"}}
+	for _, f := range Formats {
+		if _, err := Render(in, options(f)); err == nil || !strings.Contains(err.Error(), "flag --ready web is not valid UTF-8") {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}

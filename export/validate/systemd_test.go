@@ -156,7 +156,7 @@ func splitQuoted(s string) []string {
 }
 
 // unescape decodes the escape whose letter is at s[*i], leaving *i at
-// its last byte: the C escapes systemd prints (\t, \n, \r, \xNN), and
+// its last byte: the C escapes systemd prints (\t, \n, \r, \xNN, \NNN), and
 // any other character as itself.
 func unescape(s string, i *int) string {
 	switch s[*i] {
@@ -166,6 +166,15 @@ func unescape(s string, i *int) string {
 		return "\n"
 	case 'r':
 		return "\r"
+	case '0', '1', '2', '3':
+		if *i+2 < len(s) {
+			var b byte
+			for _, o := range s[*i : *i+3] {
+				b = b<<3 | byte(o-'0')
+			}
+			*i += 2
+			return string([]byte{b})
+		}
 	case 'x':
 		if *i+2 < len(s) {
 			var b byte
