@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"slices"
+	"sync"
 	"testing"
+	"time"
 )
 
 // The benchmarks send b.N lines through a real pipe into a Writer on
@@ -151,4 +154,159 @@ func benchCopy(b *testing.B, copy func(*os.File)) {
 	b.ResetTimer()
 	go feed(in, 60, b.N)
 	copy(r)
+}
+
+// BenchmarkLogsRatios measures, in the same run, what the logs ring and
+// its followers cost the output path, as ratios of throughput (time
+// without / time with; 1 is free). Each iteration sends the same lines
+// through a real pipe into each of these Writers, one after the other,
+// each Writer living for the whole benchmark as cinit's does:
+//
+//   - short lines (60 B) into a Writer without the ring (the output path
+//     before it existed), one with the ring, and one with the ring and
+//     four followers: one never reads (a stopped client), three render
+//     every line they get as text and discard it (cinit logs -f, minus
+//     the socket). The streams count the lines that reach them: none may
+//     be lost.
+//   - 1 MiB lines into /dev/null (written with writev, as on cinit's
+//     stdout), without and with the ring.
+//
+// It reports the medians of the per-iteration ratios. The Writers take
+// turns, in reverse order every other iteration.
+func BenchmarkLogsRatios(b *testing.B) {
+	const shortLines, longLines = 1 << 20, 64
+	plain, withRing := newLogsBench(b, 60, noRing), newLogsBench(b, 60, nil)
+	withFollowers := newLogsBench(b, 60, followers)
+	longPlain, longRing := newLogsBench(b, maxLine, noRing), newLogsBench(b, maxLine, nil)
+	var ring, follow, long []float64
+	for i := range b.N {
+		t := runAll(b, i%2 == 1, []*logsBench{plain, withRing, withFollowers}, shortLines)
+		ring = append(ring, t[0]/t[1])
+		follow = append(follow, t[1]/t[2])
+		t = runAll(b, i%2 == 1, []*logsBench{longPlain, longRing}, longLines)
+		long = append(long, t[0]/t[1])
+	}
+	for _, l := range []*logsBench{plain, withRing, withFollowers, longPlain, longRing} {
+		l.close(b)
+	}
+	b.ReportMetric(median(ring), "ring/plain")
+	b.ReportMetric(median(follow), "followers/ring")
+	b.ReportMetric(median(long), "ring/plain-1MiB")
+}
+
+// runAll runs each of ls with count lines, in reverse order if reverse
+// is set (so that a drift of the machine does not favor one), and
+// returns their times in the order of ls.
+func runAll(b *testing.B, reverse bool, ls []*logsBench, count int) []float64 {
+	t := make([]float64, len(ls))
+	for j := range ls {
+		if reverse {
+			j = len(ls) - 1 - j
+		}
+		t[j] = ls[j].run(b, count)
+	}
+	return t
+}
+
+// logsBench is a Writer of BenchmarkLogsRatios.
+type logsBench struct {
+	w       *Writer
+	lineLen int
+	out     *lineCounter // short lines: the stream; nil for long lines
+	sent    int          // lines sent
+	end     func()       // from the setup
+}
+
+// newLogsBench returns a Writer for lines of lineLen bytes, prepared by
+// setup (nil: none). Short lines go to a stream that counts them, long
+// lines to /dev/null.
+func newLogsBench(b *testing.B, lineLen int, setup func(*Writer) func()) *logsBench {
+	l := &logsBench{lineLen: lineLen, end: func() {}}
+	if lineLen < vecSize {
+		l.out = &lineCounter{}
+		l.w = New(l.out, Options{Width: 5})
+	} else {
+		f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { f.Close() })
+		l.w = New(f, Options{Width: 5})
+	}
+	if setup != nil {
+		l.end = setup(l.w)
+	}
+	return l
+}
+
+// run sends count lines through a new pipe and returns the seconds until
+// the Pipe's Run returned.
+func (l *logsBench) run(b *testing.B, count int) float64 {
+	r, in, err := os.Pipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := l.w.Pipe(Label{Name: "web.1"}, Stdout, r)
+	l.sent += count
+	start := time.Now()
+	go feed(in, l.lineLen, count)
+	p.Run()
+	return time.Since(start).Seconds()
+}
+
+// close closes the Writer and fails b if a line was lost.
+func (l *logsBench) close(b *testing.B) {
+	l.w.Close()
+	l.end()
+	if l.out != nil && l.out.lines != l.sent {
+		b.Fatalf("%d lines of %d reached the stream", l.out.lines, l.sent)
+	}
+}
+
+// noRing is a setup for newLogsBench: the Writer without the logs ring.
+func noRing(w *Writer) func() {
+	w.logs = nil
+	return func() {}
+}
+
+// followers is a setup for newLogsBench: four followers, one stopped;
+// the function it returns waits for the others to end.
+func followers(w *Writer) func() {
+	stopped := w.Follow(0)
+	var wg sync.WaitGroup
+	for range 3 {
+		f := w.Follow(0)
+		wg.Go(func() {
+			rd := NewRenderer(Options{Width: 5})
+			var buf []byte
+			for {
+				recs, _, ok := f.Next()
+				if !ok {
+					return
+				}
+				buf = buf[:0]
+				for i := range recs {
+					buf = rd.Append(buf, &recs[i])
+				}
+			}
+		})
+	}
+	return func() {
+		wg.Wait()
+		stopped.Close()
+	}
+}
+
+// lineCounter is a stream that counts the lines written to it.
+type lineCounter struct{ lines int }
+
+func (c *lineCounter) Write(b []byte) (int, error) {
+	c.lines += bytes.Count(b, []byte{'\n'})
+	return len(b), nil
+}
+
+// median returns the median of xs, which it sorts.
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }

@@ -14,17 +14,15 @@ func (w *Writer) Tail(n int) []Record {
 	return r.collect(r.tailStart(n))
 }
 
-// Follow returns a Follower whose first [Follower.Next] returns what
-// Tail(n) would, and whose later calls return every line printed after
-// those, without a gap or a repeat.
+// Follow returns a Follower whose first [Follower.Next] returns at once
+// what Tail(n) would (maybe nothing: Follow(0) for only new lines), and
+// whose later calls return every line printed after those, without a gap
+// or a repeat, until the Writer is closed.
 func (w *Writer) Follow(n int) *Follower {
 	r := w.logs
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	f := &Follower{r: r, at: r.lines, tail: r.collect(r.tailStart(n)), done: make(chan struct{})}
-	if f.tail == nil {
-		f.tail = []Record{}
-	}
+	f := &Follower{r: r, at: r.lines, tail: r.collect(r.tailStart(n)), first: true, done: make(chan struct{})}
 	r.followers = append(r.followers, f)
 	return f
 }
@@ -56,7 +54,8 @@ type Follower struct {
 
 	// Owned by the goroutine that calls Next.
 	due   time.Time // the time before which Next returns nothing more
-	tail  []Record  // what Follow found; nil once Next has returned it
+	tail  []Record  // what Follow found
+	first bool      // Next has not returned tail yet
 	recs  []Record  // the records of the last Next, reused
 	buf   []byte    // their lines, reused
 	spans []int     // where each record's line starts and ends in buf
@@ -70,19 +69,18 @@ const (
 	recordCost  = 32       // bytes counted for a line besides its text
 )
 
-// Next waits for lines printed after those already returned, and returns
-// them, oldest first, with the number of lines that were dropped before
-// them because the follower fell too far behind (recs may then be
-// empty). It returns ok false once the Writer is closed and every line
+// Next returns the lines of Follow's tail the first time, without
+// waiting; then it waits for lines printed after those already returned,
+// and returns them, oldest first, with the number of lines that were
+// dropped before them because the follower fell too far behind (recs may
+// then be empty). It returns ok false once the Writer is closed and every line
 // has been returned, or once the Follower is closed. The records and their
 // lines stay valid until the next call of Next. Next must not be called
 // from several goroutines at once.
 func (f *Follower) Next() (recs []Record, dropped int, ok bool) {
-	if f.tail != nil {
-		recs, f.tail = f.tail, nil
-		if len(recs) > 0 {
-			return recs, 0, true
-		}
+	if f.first {
+		recs, f.tail, f.first = f.tail, nil, false
+		return recs, 0, true
 	}
 	if !f.pace() {
 		return nil, 0, false

@@ -308,10 +308,10 @@ func (p *Pipe) consume(n int) {
 
 // handOff gives the read buffer, whose first end bytes hold the lines
 // just printed (the last '\n' at split), to the logs ring, if they are
-// worth it, and goes on with a new buffer that holds rest, the unfinished
+// worth a buffer (see ring.go), and goes on with a new buffer that holds rest, the unfinished
 // line. It reports whether it did (see ring.go).
 func (p *Pipe) handOff(end, split int, rest []byte) bool {
-	if end < handoffMin || len(p.buf) != readSize || p.count == 0 || p.w.logs == nil {
+	if end < handoffBytes && p.count < handoffLines || len(p.buf) != readSize || p.count == 0 || p.w.logs == nil {
 		return false
 	}
 	old := (*[readSize]byte)(p.buf)

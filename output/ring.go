@@ -20,13 +20,15 @@ import (
 // printed, exactly as it read them, with the position of the last '\n'
 // and the number of lines they make (a chunk). The lines are cut out of a
 // chunk again only when somebody reads them (chunk.next applies the same
-// rules as the Pipe). A large read (handoffMin or more, in a read buffer)
-// is not even copied: the Pipe gives its read buffer to the ring and
-// takes another one from the pool, as it would after going idle, and the
-// ring puts the buffer back in the pool when the chunk is dropped. So
-// when cinit's output runs at full speed, recording costs one lock and
-// no copy per read, and no work per line; smaller reads are copied, at a
-// time when the Pipe is waiting for its writer anyway.
+// rules as the Pipe). A large read is not even copied: the Pipe gives its
+// read buffer to the ring and takes another one from the pool, as it
+// would after going idle, and the ring puts the buffer back in the pool
+// when the chunk is dropped. A read is large when its chunk makes a
+// quarter of what the ring keeps for Tail, in lines (handoffLines) or in
+// bytes (handoffBytes), so that the buffers the ring holds still keep
+// 1000 lines. So when cinit's output runs at full speed, recording costs
+// one lock and no copy per read, and no work per line; smaller reads are
+// copied, at a time when the Pipe is waiting for its writer anyway.
 //
 // Memory. The ring's memory is a list of blocks: the read buffers it was
 // given, and blocks it copies small chunks into, one after the other. The
@@ -37,13 +39,14 @@ import (
 // the pool, once its last chunk is dropped; the blocks held stay within
 // ringBytes, or followBytes while followers exist.
 const (
-	ringLines   = 1000     // lines kept for Tail
-	ringBytes   = 1 << 20  // memory kept for Tail
-	followBytes = 4 << 20  // how far a follower may fall behind, metadata included
-	chunkCost   = 64       // bytes counted per chunk against followBytes
-	minStore    = 4 << 10  // size of the first block
-	handoffMin  = 64 << 10 // the least a read buffer must hold to be given to the ring
-	minChunks   = 16       // first length of the chunk queue
+	ringLines    = 1000          // lines kept for Tail
+	ringBytes    = 1 << 20       // memory kept for Tail
+	followBytes  = 4 << 20       // how far a follower may fall behind, metadata included
+	chunkCost    = 64            // bytes counted per chunk against followBytes
+	minStore     = 4 << 10       // size of the first block
+	handoffLines = ringLines / 4 // a chunk of this many lines is worth a buffer
+	handoffBytes = 64 << 10      // and so is one of this many bytes
+	minChunks    = 16            // first length of the chunk queue
 )
 
 // source is where the lines of a Pipe come from; one per Pipe, immutable.

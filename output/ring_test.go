@@ -253,6 +253,9 @@ func TestFollowEOF(t *testing.T) {
 	if recs, d, ok := f.Next(); len(recs) != 1 || d != 0 || !ok || recs[0].Event != "start" {
 		t.Fatalf("first Next: %+v %d %v", recs, d, ok)
 	}
+	if recs, _, ok := g.Next(); len(recs) != 0 || !ok {
+		t.Fatalf("the tail of Follow(0): %+v %v", recs, ok)
+	}
 	gDone := make(chan struct{})
 	go func() {
 		defer close(gDone)
