@@ -1,8 +1,13 @@
 package main
 
 import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -150,4 +155,70 @@ func TestPackageDirs(t *testing.T) {
 	if want := []string{"./", "a/", "a/b/"}; !slices.Equal(got, want) {
 		t.Errorf("packageDirs = %q, want %q", got, want)
 	}
+}
+
+// TestArchitectureInvariants checks the ownership rules of the code map that
+// a call can break, in every package the cinit binary is built from: only
+// main calls os.Exit, and only package reaper waits for children.
+func TestArchitectureInvariants(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	root, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range strings.Fields(string(out)) {
+		rel, err := filepath.Rel(root, dir)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			continue // a dependency outside the module
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, file := range files {
+			if strings.HasSuffix(file, "_test.go") {
+				continue
+			}
+			name, _ := filepath.Rel(root, file)
+			for _, p := range ownershipProblems(t, name) {
+				t.Error(p)
+			}
+		}
+	}
+}
+
+// ownershipProblems returns the calls of file that break an ownership rule.
+func ownershipProblems(t *testing.T, file string) []string {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.ToSlash(filepath.Dir(file))
+	var out []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		sel, ok := call.Fun.(*ast.SelectorExpr)
+		if !ok {
+			return true
+		}
+		pkg, ok := sel.X.(*ast.Ident)
+		if !ok {
+			return true
+		}
+		at := fset.Position(call.Pos())
+		switch name := pkg.Name + "." + sel.Sel.Name; {
+		case name == "os.Exit" && file != "main.go":
+			out = append(out, fmt.Sprintf("%s:%d: calls os.Exit; only main exits "+
+				"(ARCHITECTURE.md, code map ./): return an exit status to run instead", file, at.Line))
+		case (pkg.Name == "unix" || pkg.Name == "syscall") && strings.HasPrefix(sel.Sel.Name, "Wait") && dir != "reaper":
+			out = append(out, fmt.Sprintf("%s:%d: calls %s; only package reaper waits for children "+
+				"(ARCHITECTURE.md, code map reaper/): receive exits from reaper.Reaper.Exits instead", file, at.Line, name))
+		}
+		return true
+	})
+	return out
 }
