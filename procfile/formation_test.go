@@ -97,7 +97,7 @@ func TestInstances(t *testing.T) {
 			"web web.1 web idx=0 num=1 port=5000 cmd=serve\n" +
 			"worker worker.1 worker idx=1 num=1 port=5100 cmd=work\n" +
 			"clock clock.1 clock idx=2 num=1 port=5200 cmd=tick\n"},
-		{"R15", "web=2,worker=1", nil, "" +
+		{"counts per type", "web=2,worker=1", nil, "" +
 			"web.1 web.1 web idx=0 num=1 port=5000 cmd=serve\n" +
 			"web.2 web.2 web idx=0 num=2 port=5001 cmd=serve\n" +
 			"worker worker.1 worker idx=1 num=1 port=5100 cmd=work\n" +

@@ -267,7 +267,7 @@ func (s *singleRun) onExit(e reaper.Exit) {
 // cinit is in a background group then, and tcsetpgrp from there raises
 // SIGTTOU, which would make the call fail and restart for as long as cinit
 // handles the signal; so cinit ignores SIGTTOU from now on, as tini does
-// all along (configure_signals; R44). With CMD gone there is nobody left to
+// all along (its configure_signals). With CMD gone there is nobody left to
 // forward it to.
 func (s *singleRun) releaseTerminal() {
 	if !s.fg {
