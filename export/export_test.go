@@ -115,6 +115,7 @@ func TestNames(t *testing.T) {
 		{[]string{strings.Repeat("w", 58) + ": a"}, "shop", `name: "shop-` + strings.Repeat("w", 58) + `"`, false},
 		{[]string{strings.Repeat("w", 58) + ": a"}, "ab", `name: "ab-` + strings.Repeat("w", 58) + `"`, false},
 		{[]string{"-_-: a"}, "shop", "starts with -", true},
+		{[]string{"db: a", "wait_db: b"}, "shop", `Procfile:2: process "wait_db" has the name of the container that waits for "db"`, true},
 		{[]string{"_-_: a"}, "shop", "gives no valid object name", true},
 		{[]string{"web: a"}, "Shop", `flag --app: "Shop" is not a name`, true},
 		{[]string{"web: a"}, "1shop", `flag --app: "1shop" is not a name`, true},
@@ -123,7 +124,11 @@ func TestNames(t *testing.T) {
 	} {
 		o := options("kubernetes")
 		o.App = tc.app
-		r, err := Render(input(t, tc.lines...), o)
+		in := input(t, tc.lines...)
+		if len(tc.lines) == 2 && strings.HasPrefix(tc.lines[1], "wait_db") {
+			in.Policies = map[string]supervisor.Policy{"db": {Ready: supervisor.Check{Kind: "tcp"}}, "wait_db": {After: []string{"db"}}}
+		}
+		r, err := Render(in, o)
 		switch {
 		case tc.fails && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%q -a %s: error %v, want %q", tc.lines, tc.app, err, tc.want)

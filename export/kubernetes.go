@@ -20,6 +20,12 @@ func (j *job) kubernetes() ([]File, error) {
 		return []File{{name, j.yamlFile(name, j.singleDeployment(keys))}}, nil
 	}
 	file := func(p *proc) string { return j.app + "-" + p.norm + ".yaml" }
+	for _, p := range j.procs {
+		waited := j.hasDependents(p) && (p.pol.Ready.Kind == "tcp" || p.pol.Ready.Kind == "http")
+		if q := j.byNorm("wait-" + p.norm); q != nil && waited {
+			return nil, errorf("Procfile:%d: process %q has the name of the container that waits for %q", q.line, q.name, p.name)
+		}
+	}
 	j.splitWarnings(file, true)
 	var docs [][]mapping
 	for _, p := range j.procs {
@@ -80,6 +86,16 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// byNorm finds the type whose object name is norm.
+func (j *job) byNorm(norm string) *proc {
+	for _, p := range j.procs {
+		if p.norm == norm {
+			return p
+		}
+	}
+	return nil
 }
 
 // hasDependents reports whether another type starts after p.
@@ -211,7 +227,11 @@ func (j *job) initContainers(p, q *proc, keys []string, file string, inits *[]an
 			}
 		case dep.pol.Ready.Kind == "tcp" || dep.pol.Ready.Kind == "http":
 			name := "wait-" + dep.norm
-			if seen[name] || len(name) > 63 {
+			if seen[name] {
+				continue
+			}
+			if len(name) > 63 {
+				j.warn(file, fmt.Sprintf("%s does not wait for %s on Kubernetes (%q is longer than a container name may be)", q.name, dep.name, name))
 				continue
 			}
 			seen[name] = true
