@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // exportFlags are the policies of examples/export/Procfile that README
@@ -97,7 +96,8 @@ func TestComposeExportRuns(t *testing.T) {
 			mu.Unlock()
 		}()
 	}
-	start := time.Now()
+	// An exit status of 0 also says that no service needed podman's
+	// SIGKILL (that would be 137).
 	podmanCompose(t, project, file, "down")
 	wg.Wait()
 	for svc := range names {
@@ -107,9 +107,6 @@ func TestComposeExportRuns(t *testing.T) {
 	}
 	if !strings.Contains(logs["worker"], "worker stopped by SIGQUIT") {
 		t.Errorf("the worker did not get its stop signal:\n%s", logs["worker"])
-	}
-	if d := time.Since(start); d > stopTimeout {
-		t.Errorf("down took %v: a service waited for podman's SIGKILL", d)
 	}
 }
 
