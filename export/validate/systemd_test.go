@@ -2,6 +2,7 @@ package validate
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -280,4 +281,32 @@ func (p *project) runWith2(t *testing.T, env []string, args ...string) (string, 
 		return out.String(), errb.String(), ee.ExitCode()
 	}
 	return out.String(), errb.String(), 0
+}
+
+func TestSystemdLongCheck(t *testing.T) {
+	needSystemd(t)
+	r := newSystemdRoot(t)
+	check := "exec:test -n '" + strings.Repeat("z", 100000) + "'"
+	p := newProject(t, "web: a\n", map[string]string{})
+	p.export(t, "systemd", r.units, "--user", "app", "--ready", "web="+check)
+	r.verify(t, "shop.target", "shop-web@1.service")
+	lines := commandLines(unitSection(r.dump(t, "shop.target"), "shop-web@1.service"))
+	if len(lines) < 2 || lines[1][len(lines[1])-1] != check {
+		t.Errorf("the 100 KB check did not round-trip")
+	}
+	// One argument is at most 128 KiB (Linux's MAX_ARG_STRLEN), but ten
+	// of them make a CINIT_READY line over systemd's 1 MiB limit in the
+	// single layout: refused, nothing written.
+	var procfile strings.Builder
+	args := []string{"export", "systemd", r.units, "--layout", "single"}
+	for i := range 10 {
+		fmt.Fprintf(&procfile, "t%d: a\n", i)
+		args = append(args, "--ready", fmt.Sprintf("t%d=exec:%s", i, strings.Repeat("z", 110000)))
+	}
+	p = newProject(t, procfile.String(), map[string]string{})
+	os.RemoveAll(r.units)
+	_, stderr, code := p.run(t, args...)
+	if _, err := os.Stat(r.units); code != 2 || !strings.Contains(stderr, "over 1 MiB") || err == nil {
+		t.Errorf("a 1.1 MB Environment= line: exit %d, %q, dir %v", code, stderr, err)
+	}
 }
