@@ -160,6 +160,7 @@ func (c *config) runAll() int {
 		{"long", c.long},
 		{"huge", c.huge},
 		{"json", c.json},
+		{"tty", c.ttyShort},
 		{"startup", c.startup},
 		{"term", c.term},
 		{"orphans", c.orphanScenario},
