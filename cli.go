@@ -29,6 +29,8 @@ type options struct {
 	noTimestamps bool
 	logFormat    string
 	verbose      bool
+	subreaper    bool // CINIT_SUBREAPER; see platform.go
+	noSubreaper  bool
 	help         bool
 	version      bool
 	policy       policyFlags
@@ -90,6 +92,7 @@ var envForms = map[string]string{
 	"timestamps": "CINIT_TIMESTAMPS",
 	"log-format": "CINIT_LOG_FORMAT",
 	"verbose":    "CINIT_VERBOSE",
+	"subreaper":  "CINIT_SUBREAPER",
 	"instance":   "CINIT_INSTANCE",
 }
 
@@ -113,6 +116,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	definePolicyFlags(fs, &o.policy)
 	defineSingleFlags(fs, o)
 	defineExportFlags(fs, &o.export)
+	definePlatformFlags(fs, o)
 	fs.BoolVarP(&o.help, "help", "h", false, "print usage")
 	fs.BoolVar(&o.version, "version", false, "print the version")
 	o.timeout = 5 * time.Second
@@ -184,6 +188,7 @@ func applyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
 func finish(inv *invocation, fs *pflag.FlagSet) error {
 	o := &inv.opts
 	o.portSet = fs.Changed("port")
+	settlePlatformFlags(o, fs)
 	switch {
 	case o.help:
 		inv.cmd = "help"
@@ -308,6 +313,7 @@ Flags (each also as an environment variable, which a flag beats):
       --log-format FORMAT   text or json (CINIT_LOG_FORMAT)
   -v, --verbose             single-command mode: cinit's own messages on stderr (CINIT_VERBOSE)
       --instance N          run, ready: PORT and PS of instance N of the entry (CINIT_INSTANCE)
+      --no-subreaper        leave orphans to the real init (CINIT_SUBREAPER=0)
 
 Export (cinit export; see README "Outgrowing one container"):
   -a, --app NAME            application name (default: the root directory's name)

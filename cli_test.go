@@ -29,6 +29,7 @@ var flagCases = []struct {
 	{"timestamps", "CINIT_TIMESTAMPS", "true", []string{"-T=false"}, func(o options) string { return fmt.Sprint(o.timestamps) }, "true", "false"},
 	{"log-format", "CINIT_LOG_FORMAT", "json", []string{"--log-format", "text"}, func(o options) string { return o.logFormat }, "json", "text"},
 	{"instance", "CINIT_INSTANCE", "2", []string{"--instance", "3"}, func(o options) string { return fmt.Sprint(o.instance) }, "2", "3"},
+	{"subreaper", "CINIT_SUBREAPER", "0", []string{"--no-subreaper=false"}, func(o options) string { return fmt.Sprint(o.wantSubreaper()) }, "false", "true"},
 	{"verbose", "CINIT_VERBOSE", "1", []string{"--verbose=false"}, func(o options) string { return fmt.Sprint(o.verbose) }, "true", "false"},
 	{"can-die", "CINIT_CAN_DIE", "web", []string{"-c", "worker"}, func(o options) string { return strings.Join(o.policy.canDie, "+") }, "web", "worker"},
 	{"oneshot", "CINIT_ONESHOT", "init", []string{"--oneshot", "migrate"}, func(o options) string { return strings.Join(o.policy.oneshot, "+") }, "init", "migrate"},

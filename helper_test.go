@@ -152,22 +152,32 @@ func helperDaemon(args []string) int {
 		os.WriteFile(args[0], []byte("stopped\n"), 0o644)
 		return 0
 	}
+	if err := startDaemon(args[0]); err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	return 0
+}
+
+// startDaemon starts the copy of helperDaemon that writes mark, and prints
+// its pid once its trap is set.
+func startDaemon(mark string) error {
 	r, w, err := os.Pipe()
 	if err != nil {
-		fmt.Println(err)
-		return 1
+		return err
 	}
-	cmd := exec.Command(os.Args[0], "daemon", args[0], "child")
+	defer r.Close()
+	cmd := exec.Command(os.Args[0], "daemon", mark, "child")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.ExtraFiles = []*os.File{w}
-	if err := cmd.Start(); err != nil {
-		fmt.Println(err)
-		return 1
-	}
+	err = cmd.Start()
 	w.Close()
+	if err != nil {
+		return err
+	}
 	r.Read(make([]byte, 1)) // the child's trap is in place
 	fmt.Printf("daemon pid %d\n", cmd.Process.Pid)
-	return 0
+	return nil
 }
 
 // helperBigLine writes N MiB of 'x' with no newline, in odd-sized pieces.

@@ -54,7 +54,7 @@ func ready(inv invocation) int {
 	if err != nil {
 		return fail(err)
 	}
-	r, err := reaper.New()
+	r, err := reaper.New(inv.opts.wantSubreaper())
 	if err != nil {
 		return fail(err)
 	}

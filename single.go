@@ -17,7 +17,7 @@ import (
 // "Single-command mode")
 // and returns the status cinit exits with.
 func single(inv invocation) int {
-	sigs, r, err := subscribe(true)
+	sigs, r, err := subscribe(true, inv.opts)
 	if err != nil {
 		return fail(err)
 	}
@@ -25,6 +25,7 @@ func single(inv invocation) int {
 	if err != nil {
 		return fail(err)
 	}
+	cfg.NoSubreaper = !r.Subreaper()
 	return supervisor.RunSingle(cfg, r.Exits(), sigs)
 }
 

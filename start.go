@@ -16,7 +16,7 @@ import (
 
 // start runs the Procfile (cinit start) and returns cinit's exit status.
 func start(o options, names []string) int {
-	sigs, r, err := subscribe(false)
+	sigs, r, err := subscribe(false, o)
 	if err != nil {
 		return fail(err)
 	}
@@ -39,6 +39,7 @@ func start(o options, names []string) int {
 		Out:          out,
 		Split:        o.logFormat == "json",
 		Init:         reaper.IsInit(),
+		NoSubreaper:  !r.Subreaper(),
 	}, r.Exits(), sigs)
 	out.Close()
 	return code
@@ -65,12 +66,13 @@ func interactiveNeedsTerminal(policies map[string]supervisor.Policy) {
 // (ARCHITECTURE.md, "Cross-cutting concerns"). A stop signal that arrives
 // while the configuration loads waits for the loop like any other; if
 // loading fails, cinit exits 2 with it unhandled.
-func subscribe(single bool) (signals.Channels, *reaper.Reaper, error) {
+func subscribe(single bool, o options) (signals.Channels, *reaper.Reaper, error) {
 	sigs := signals.Subscribe(single)
-	r, err := reaper.New()
+	r, err := reaper.New(o.wantSubreaper())
 	if err != nil {
 		return signals.Channels{}, nil, err
 	}
+	warnRefused(r)
 	go func() {
 		<-sigs.Ready
 		r.Run(context.Background())

@@ -123,7 +123,7 @@ type harness struct {
 
 // newHarness creates the Reaper; startHarness also runs it.
 func newHarness() *harness {
-	r, err := New()
+	r, err := New(true)
 	if err != nil {
 		fail("%v", err)
 	}

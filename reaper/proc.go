@@ -24,8 +24,23 @@ const procDir = "/proc"
 // proc is one line of the process table.
 type proc struct {
 	pid, ppid int
-	state     byte // the state letter of /proc/<pid>/stat: R, S, D, Z, ...
-	threads   int  // num_threads, 0 when the line did not say
+	state     byte   // the state letter of /proc/<pid>/stat: R, S, D, Z, ...
+	threads   int    // num_threads, 0 when the line did not say
+	pgid      int    // the process group, 0 when the line did not say
+	start     uint64 // when the process started, in the table's own unit
+}
+
+// Process is a living process found by [Walk]: its pid, its process group
+// and its start time, which tells it apart from a later process that
+// reuses the pid (see [Strays]).
+type Process struct {
+	Pid, Pgid int
+	Start     uint64
+}
+
+// process returns p as a [Process].
+func (p proc) process() Process {
+	return Process{Pid: p.pid, Pgid: p.pgid, Start: p.start}
 }
 
 // living reports whether p is still running: neither a zombie nor dead.
@@ -48,6 +63,26 @@ func (p proc) living() bool {
 // zombies would make "is anything left?" wait on work that is not the
 // descendants' to do.
 func Descendants(pid int) ([]int, error) {
+	found, err := walk(pid)
+	return pidsOf(found), err
+}
+
+// Walk lists the living descendants of pid as [Descendants] does, in
+// ascending pid order, with their process groups and start times.
+func Walk(pid int) ([]Process, error) {
+	found, err := walk(pid)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Process, len(found))
+	for i, p := range found {
+		out[i] = p.process()
+	}
+	return out, nil
+}
+
+// walk lists the living descendants of pid, in ascending pid order.
+func walk(pid int) ([]proc, error) {
 	if found, ok := walkChildren(pid); ok {
 		return found, nil
 	}
@@ -55,15 +90,30 @@ func Descendants(pid int) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	return descendantsOf(pid, procs), nil
+	return descendantProcs(pid, procs), nil
 }
+
+// pidsOf returns the pids of procs.
+func pidsOf(procs []proc) []int {
+	if len(procs) == 0 {
+		return nil
+	}
+	pids := make([]int, len(procs))
+	for i, p := range procs {
+		pids[i] = p.pid
+	}
+	return pids
+}
+
+// byPid orders procs by pid.
+func byPid(a, b proc) int { return a.pid - b.pid }
 
 // walkChildren lists root's living descendants through the kernel's
 // /proc/<pid>/task/<tid>/children lists, so that only root's own subtree is
 // read rather than every process of the machine. ok is false when the
 // kernel does not offer those lists (CONFIG_PROC_CHILDREN) or root is 0,
 // which has no such file.
-func walkChildren(root int) (found []int, ok bool) {
+func walkChildren(root int) (found []proc, ok bool) {
 	if root <= 0 {
 		return nil, false
 	}
@@ -87,11 +137,11 @@ func walkChildren(root int) (found []int, ok bool) {
 			}
 			queue = append(queue, p)
 			if p.living() {
-				found = append(found, c)
+				found = append(found, p)
 			}
 		}
 	}
-	slices.Sort(found)
+	slices.SortFunc(found, byPid)
 	return found, true
 }
 
@@ -186,15 +236,20 @@ func (f *procFiles) childrenOfTask(pid, tid int, kids []int) []int {
 	return kids
 }
 
-// descendantsOf walks procs down from root, skipping zombies in the result.
-// The visited set guards against a cycle that pid reuse could fake in a
-// table that is not read atomically.
+// descendantsOf returns the pids of descendantProcs(root, procs).
 func descendantsOf(root int, procs []proc) []int {
+	return pidsOf(descendantProcs(root, procs))
+}
+
+// descendantProcs walks procs down from root, skipping zombies in the
+// result. The visited set guards against a cycle that pid reuse could fake
+// in a table that is not read atomically.
+func descendantProcs(root int, procs []proc) []proc {
 	children := make(map[int][]proc)
 	for _, p := range procs {
 		children[p.ppid] = append(children[p.ppid], p)
 	}
-	var found []int
+	var found []proc
 	seen := map[int]bool{root: true}
 	queue := []int{root}
 	for len(queue) > 0 {
@@ -207,11 +262,11 @@ func descendantsOf(root int, procs []proc) []int {
 			seen[c.pid] = true
 			queue = append(queue, c.pid)
 			if c.living() {
-				found = append(found, c.pid)
+				found = append(found, c)
 			}
 		}
 	}
-	slices.Sort(found)
+	slices.SortFunc(found, byPid)
 	return found
 }
 
@@ -246,8 +301,8 @@ func readProc(pid int) (p proc, ok bool, err error) {
 	return f.stat(pid)
 }
 
-// parseStat reads pid, state, ppid and num_threads from the contents of
-// /proc/<pid>/stat:
+// parseStat reads pid, state, ppid, pgrp, num_threads and starttime from
+// the contents of /proc/<pid>/stat:
 // "pid (comm) state ppid ...". comm is the process name and may contain
 // spaces and parentheses, so the fields after it are found from the last
 // ')' in the line, which comm cannot follow.
@@ -270,8 +325,14 @@ func parseStat(data []byte) (proc, error) {
 		return proc{}, fmt.Errorf("bad ppid: %w", err)
 	}
 	p := proc{pid: pid, ppid: ppid, state: rest[0][0]}
+	if len(rest) > 2 {
+		p.pgid, _ = strconv.Atoi(string(rest[2])) // pgrp, field 5
+	}
 	if len(rest) > 17 {
 		p.threads, _ = strconv.Atoi(string(rest[17])) // num_threads, field 20
+	}
+	if len(rest) > 19 {
+		p.start, _ = strconv.ParseUint(string(rest[19]), 10, 64) // starttime, field 22
 	}
 	return p, nil
 }
@@ -323,4 +384,22 @@ func KillAll(sig syscall.Signal) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("reaper: kill -1: %w", err)
+}
+
+// sameProcess reports whether p still runs: the pid exists, is not a
+// zombie, and started when p did.
+func sameProcess(p Process) bool {
+	q, ok, err := readProc(p.Pid)
+	return err == nil && ok && q.living() && q.start == p.Start
+}
+
+// groupLiving reports whether process group pgid has a member that is not
+// a zombie. It reads the whole process table; when that fails, it assumes
+// that the group lives.
+func groupLiving(pgid int) bool {
+	procs, err := scan()
+	if err != nil {
+		return true
+	}
+	return slices.ContainsFunc(procs, func(p proc) bool { return p.pgid == pgid && p.living() })
 }

@@ -27,12 +27,12 @@ func TestParseStat(t *testing.T) {
 		stat string
 		want proc
 	}{
-		{"1234 (sh) S 1 1234 1234 0 -1 4194560\n", proc{1234, 1, 'S', 0}},
-		{"77 (a) Z 1 (b) S 42 77 77 0\n", proc{77, 42, 'S', 0}},
-		{"5 ()) R 3 5 5\n", proc{5, 3, 'R', 0}},
-		{"6 (x y  z) Z 2 6 6\n", proc{6, 2, 'Z', 0}},
-		{"8 (() S 0 0 0\n", proc{8, 0, 'S', 0}},
-		{"2345 (cinit) S 1 2345 2345 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 7 0 555 0 0\n", proc{2345, 1, 'S', 7}},
+		{"1234 (sh) S 1 1234 1234 0 -1 4194560\n", proc{1234, 1, 'S', 0, 1234, 0}},
+		{"77 (a) Z 1 (b) S 42 77 77 0\n", proc{77, 42, 'S', 0, 77, 0}},
+		{"5 ()) R 3 5 5\n", proc{5, 3, 'R', 0, 5, 0}},
+		{"6 (x y  z) Z 2 6 6\n", proc{6, 2, 'Z', 0, 6, 0}},
+		{"8 (() S 0 0 0\n", proc{8, 0, 'S', 0, 0, 0}},
+		{"2345 (cinit) S 1 2345 2345 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 7 0 555 0 0\n", proc{2345, 1, 'S', 7, 2345, 555}},
 	}
 	for _, tc := range cases {
 		got, err := parseStat([]byte(tc.stat))
@@ -49,15 +49,15 @@ func TestParseStat(t *testing.T) {
 
 func TestDescendantsOf(t *testing.T) {
 	procs := []proc{
-		{1, 0, 'S', 1},
-		{10, 1, 'S', 1},
-		{11, 10, 'R', 1},
-		{12, 11, 'Z', 1}, // a zombie: left out
-		{13, 11, 'D', 1},
-		{14, 13, 'S', 1},
-		{20, 1, 'S', 1},  // a sibling of 10
-		{30, 31, 'S', 1}, // a cycle pid reuse could fake
-		{31, 30, 'S', 1},
+		{1, 0, 'S', 1, 0, 0},
+		{10, 1, 'S', 1, 0, 0},
+		{11, 10, 'R', 1, 0, 0},
+		{12, 11, 'Z', 1, 0, 0}, // a zombie: left out
+		{13, 11, 'D', 1, 0, 0},
+		{14, 13, 'S', 1, 0, 0},
+		{20, 1, 'S', 1, 0, 0},  // a sibling of 10
+		{30, 31, 'S', 1, 0, 0}, // a cycle pid reuse could fake
+		{31, 30, 'S', 1, 0, 0},
 	}
 	cases := []struct {
 		root int

@@ -14,7 +14,9 @@
 //
 // [New] makes cinit a child subreaper (PR_SET_CHILD_SUBREAPER) when it is
 // not PID 1, so that orphans of its children are re-parented to cinit and
-// not to the real init; call it before starting any child. Then run
+// not to the real init; call it before starting any child. Where there is
+// no subreaper (macOS, a refusing kernel, or when the caller does not want
+// one), the consumer keeps track of what is left with [Strays]. Then run
 // [Reaper.Run] in its own goroutine. Run subscribes to SIGCHLD before its
 // first pass, so an exit that comes before the subscription is found by
 // that pass (runc fixed a hang of a reaper that could miss one, commit
@@ -54,8 +56,8 @@
 // # Knowing that no descendant is left
 //
 // Exit.Last tells the consumer that wait4 reported ECHILD right after this
-// exit: at that moment cinit had no child and, because it is PID 1 or a
-// subreaper, no descendant either. When a pass ends in ECHILD without
+// exit: at that moment cinit had no child and, when it is PID 1 or a
+// subreaper, no descendant either (without one, see [Strays]). When a pass ends in ECHILD without
 // reaping anything and the last value sent did not have Last set (a child
 // vanished without this reaper collecting it, as a child whose exec failed
 // does: os.StartProcess waits for it itself), Run sends an Exit with Pid 0 and
@@ -147,6 +149,8 @@ type Reaper struct {
 	sweep   [2]time.Duration // the first and the longest time between passes without a child
 	// subscribe makes Run subscribe sigchld to SIGCHLD (New's Reapers).
 	subscribe bool
+	subreaper bool  // orphans come back to cinit: PID 1 or a subreaper
+	refused   error // why the system refused to make cinit a subreaper
 
 	// State owned by Run's goroutine:
 	lastSent bool // the most recent value sent had Last set
@@ -157,21 +161,59 @@ func IsInit() bool {
 	return os.Getpid() == 1
 }
 
-// New makes cinit a child subreaper, when it is not PID 1, so that orphans
-// of its descendants are re-parented to it, and returns a Reaper whose Run
-// subscribes to SIGCHLD. It must be called before any child is started,
-// and only once: a second Reaper would take exits from the first. The
-// error reports a failure to become a subreaper.
-func New() (*Reaper, error) {
+// New makes cinit a child subreaper when want is set and it is not PID 1,
+// so that orphans of its descendants are re-parented to it, and returns a
+// Reaper whose Run subscribes to SIGCHLD. It must be called before any
+// child is started, and only once: a second Reaper would take exits from
+// the first.
+//
+// A system without child subreapers (macOS), or one that refuses the
+// request with EINVAL (qemu-user before 9.0, some sandboxes), is no error:
+// the Reaper then reports false from [Reaper.Subreaper], and the refusal
+// from [Reaper.Refused] so that the caller can warn once. The error
+// reports any other failure to become a subreaper.
+func New(want bool) (*Reaper, error) {
 	r := newReaper(wait4, exitBuffer)
-	if !IsInit() {
-		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-			return nil, fmt.Errorf("reaper: set child subreaper: %w", err)
-		}
+	sub, refused, err := claim(want, IsInit(), setSubreaper)
+	if err != nil {
+		return nil, err
 	}
+	r.subreaper, r.refused = sub, refused
 	r.subscribe = true
 	return r, nil
 }
+
+// claim decides whether cinit gets the orphans of its descendants: as PID
+// 1 it always does; otherwise when want is set and set succeeds. An EINVAL
+// or [errors.ErrUnsupported] from set is returned as refused, anything
+// else as err.
+func claim(want, init bool, set func() error) (sub bool, refused, err error) {
+	switch {
+	case init:
+		return true, nil, nil
+	case !want:
+		return false, nil, nil
+	}
+	err = set()
+	switch {
+	case err == nil:
+		return true, nil, nil
+	case errors.Is(err, errors.ErrUnsupported):
+		return false, nil, nil
+	case errors.Is(err, unix.EINVAL):
+		return false, err, nil
+	}
+	return false, nil, fmt.Errorf("reaper: set child subreaper: %w", err)
+}
+
+// Subreaper reports whether orphans of cinit's descendants come back to
+// cinit (it is PID 1 or a child subreaper). When it is false, an [Exit]
+// with Last set only means that cinit has no child; see [Strays].
+func (r *Reaper) Subreaper() bool { return r.subreaper }
+
+// Refused returns the error with which the system refused to make cinit a
+// child subreaper that [New] was asked to make it, or nil.
+func (r *Reaper) Refused() error { return r.refused }
 
 // newReaper builds a Reaper that reaps with wait and subscribes to nothing.
 func newReaper(wait waitFunc, buffer int) *Reaper {

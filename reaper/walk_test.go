@@ -27,7 +27,8 @@ func TestWalkChildrenAgreesWithScan(t *testing.T) {
 	}
 	root := cmd.Process.Pid
 	// "started" comes after every fork of the tree.
-	walked, ok := walkChildren(root)
+	walkedProcs, ok := walkChildren(root)
+	walked := pidsOf(walkedProcs)
 	if !ok {
 		t.Skip("this kernel has no /proc/PID/task/TID/children; the scan serves alone")
 	}

@@ -37,6 +37,10 @@ type SingleConfig struct {
 	// it, or exiting 128+it, after that stop is then a clean stop and
 	// cinit exits 0, as in multi-process mode (teardown.exitCode).
 	StopSignal syscall.Signal
+
+	// NoSubreaper: not PID 1 and no child subreaper, so leftovers are
+	// re-parented elsewhere (see single_strays.go).
+	NoSubreaper bool
 }
 
 // RunSingle runs one command as init and returns the status cinit exits
@@ -70,6 +74,9 @@ type SingleConfig struct {
 // is left. The status of a leftover never counts.
 func RunSingle(cfg SingleConfig, exits <-chan reaper.Exit, sigs signals.Channels) int {
 	s := &singleRun{cfg: cfg, exits: exits, sigs: sigs}
+	if cfg.NoSubreaper && !cfg.Init {
+		s.strays = reaper.NewStrays()
+	}
 	if s.cfg.Name == "" {
 		s.cfg.Name = filepath.Base(cfg.Argv[0])
 	}
@@ -111,6 +118,8 @@ type singleRun struct {
 	grace     *time.Timer    // running from the first stop until SIGKILL
 	graceOver bool           // the grace period has run out: SIGKILL was sent
 	sent      syscall.Signal // the stop signal CMD got, 0 before any
+	strays    *reaper.Strays // without a subreaper: leftovers outside cinit's tree; else nil
+	tick      *time.Ticker   // polls the strays while needed
 }
 
 // start starts CMD. On failure it returns cinit's exit status and a message
@@ -230,13 +239,15 @@ func (s *singleRun) step() {
 		s.onSignal(sig.(syscall.Signal))
 	case <-s.timer():
 		s.onGrace()
+	case <-s.ticks():
+		s.onTick()
 	}
 }
 
 // finished reports whether CMD was reaped and no descendant of cinit is
 // left (the rule of package reaper: the most recent exit has Last set).
 func (s *singleRun) finished() bool {
-	return s.reaped && s.childless
+	return s.reaped && s.childless && s.straysGone()
 }
 
 // onExit handles one reaped pid: CMD's exit, or a leftover's, whose status
@@ -258,7 +269,8 @@ func (s *singleRun) onExit(e reaper.Exit) {
 		s.logf("%s exited with code %d", s.cfg.Name, e.Code)
 	}
 	s.releaseTerminal()
-	if !e.Last {
+	s.noteReaped()
+	if !e.Last || !s.straysGone() {
 		s.stopLeftovers()
 	}
 }
@@ -328,6 +340,7 @@ func (s *singleRun) stop(sig syscall.Signal) {
 			s.logf("%s received, forwarding it to %s", signals.Name(sig), s.cfg.Name)
 		}
 		s.sent = sig
+		s.walkStrays()
 		s.forward(sig)
 		s.forward(syscall.SIGCONT)
 	}
@@ -374,8 +387,9 @@ func (s *singleRun) signalLeftovers(sig syscall.Signal) int {
 		return 0
 	}
 	if err != nil {
-		return 0
+		pids = nil
 	}
+	pids = s.withStrays(pids)
 	reaper.Signal(pids, sig)
 	return len(pids)
 }
@@ -385,6 +399,7 @@ func (s *singleRun) startGrace() {
 	if s.grace == nil && !s.graceOver {
 		s.grace = time.NewTimer(s.cfg.Grace)
 	}
+	s.watchStrays()
 }
 
 // timer returns the grace timer's channel, or nil when it is not running.
@@ -398,6 +413,9 @@ func (s *singleRun) timer() <-chan time.Time {
 func (s *singleRun) stopTimer() {
 	if s.grace != nil {
 		s.grace.Stop()
+	}
+	if s.tick != nil {
+		s.tick.Stop()
 	}
 }
 

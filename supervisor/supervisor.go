@@ -55,6 +55,7 @@ type Config struct {
 	Out          *output.Writer
 	Split        bool // one pipe per stream (JSON output) instead of one shared pipe
 	Init         bool // cinit is PID 1: kill(-1) reaches every orphan
+	NoSubreaper  bool // not PID 1 and no child subreaper: orphans go elsewhere (strays.go)
 }
 
 // Policy is how the instances of one process type run (README, "Process
@@ -143,6 +144,8 @@ type supervisor struct {
 	childless  bool               // no child is left: set by the last reaped exit, cleared by a start
 	stops      int                // stop signals received since cinit started
 	tear       teardown
+	strays     *reaper.Strays // without a subreaper: what is left outside cinit's tree; else nil
+	strayPoll  bool           // a poll of strays is scheduled
 }
 
 func newSupervisor(cfg Config, exits <-chan reaper.Exit, sigs signals.Channels) *supervisor {
@@ -161,6 +164,9 @@ func newSupervisor(cfg Config, exits <-chan reaper.Exit, sigs signals.Channels) 
 		launch:    newLauncher(cfg.Dir),
 		broken:    cfg.Out.Broken(),
 		childless: true,
+	}
+	if cfg.NoSubreaper && !cfg.Init {
+		s.strays = reaper.NewStrays()
 	}
 	s.dependents = map[string][]*unit{}
 	for i, in := range cfg.Instances {
@@ -231,7 +237,7 @@ func (s *supervisor) finished() bool {
 			return false
 		}
 	}
-	return true
+	return s.noneLeft()
 }
 
 // waitPipes waits for every pipe to reach end of file, so that output of

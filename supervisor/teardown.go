@@ -74,6 +74,9 @@ func (s *supervisor) beginTeardown(sig syscall.Signal, why string, code *int) {
 	for pid := range s.checks {
 		unix.Kill(-pid, syscall.SIGKILL) // a readiness probe has nothing to finish
 	}
+	// Without a subreaper, descendants must be found before their parents
+	// get the signal and die, or they are gone from cinit's tree.
+	s.walkStrays()
 	// Units first: the /proc scan for orphans must not delay their signal.
 	s.stopEligible()
 	s.stopOrphans()
@@ -160,7 +163,10 @@ func (s *supervisor) stopOrphans() {
 	skip, init := s.notOrphans(), s.cfg.Init
 	go func() {
 		found := findOrphans(skip, init)
-		s.post(func() { s.signalOrphans(found) })
+		s.post(func() {
+			s.signalOrphans(s.withStrays(found))
+			s.watchStrays()
+		})
 	}()
 }
 
@@ -187,7 +193,7 @@ func (s *supervisor) signalOrphans(found []int) {
 // still left: orphans that appeared during the teardown get the stop
 // signal, and after the grace period every descendant left gets SIGKILL.
 func (s *supervisor) finalSweep() {
-	if s.tear.swept || s.childless || len(s.byPid) > 0 {
+	if s.tear.swept || len(s.byPid) > 0 || s.noneLeft() {
 		return
 	}
 	for _, u := range s.units {
@@ -219,7 +225,7 @@ func (s *supervisor) killOrphans(pids []int) {
 // shortly while any is left (one may fork while being killed), so that
 // cinit never waits forever.
 func (s *supervisor) killRemaining() {
-	if s.childless {
+	if s.noneLeft() {
 		return
 	}
 	n := 0
@@ -243,7 +249,7 @@ func (s *supervisor) orphans() []int {
 	if s.cfg.Init && !s.ownProc {
 		return nil // killAll and killRemaining fall back to kill(-1)
 	}
-	return findOrphans(s.notOrphans(), s.cfg.Init)
+	return s.withStrays(findOrphans(s.notOrphans(), s.cfg.Init))
 }
 
 // notOrphans is the set of process groups of running units: what an orphan
@@ -263,20 +269,19 @@ func (s *supervisor) notOrphans() map[int]bool {
 // including those that docker exec started from outside (their parent is 0
 // there): the set that kill(-1) reaches (reaper.KillAll). It touches no
 // supervisor state.
-func findOrphans(skip map[int]bool, init bool) []int {
+func findOrphans(skip map[int]bool, init bool) []reaper.Process {
 	self, root := os.Getpid(), os.Getpid()
 	if init {
 		root = 0
 	}
-	pids, err := reaper.Descendants(root)
+	procs, err := reaper.Walk(root)
 	if err != nil {
 		return nil
 	}
-	var out []int
-	for _, pid := range pids {
-		pgid, err := unix.Getpgid(pid)
-		if err == nil && pid != self && !skip[pgid] {
-			out = append(out, pid)
+	var out []reaper.Process
+	for _, p := range procs {
+		if p.Pid != self && !skip[p.Pgid] {
+			out = append(out, p)
 		}
 	}
 	return out

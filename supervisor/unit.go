@@ -189,6 +189,7 @@ func (s *supervisor) onExit(e reaper.Exit) {
 	s.childless = e.Last
 	if c, ok := s.checks[e.Pid]; ok {
 		delete(s.checks, e.Pid)
+		s.noteReaped(e.Pid)
 		s.checkDone(c.u, c.gen, e.Code == 0)
 		return
 	}
@@ -198,6 +199,7 @@ func (s *supervisor) onExit(e reaper.Exit) {
 	}
 	u.exit, u.state = e, exiting
 	s.exitedTerminal(u)
+	s.noteReaped(e.Pid)
 	u.undrained = len(u.pipes)
 	if u.undrained == 0 {
 		u.undrained = 1 // its output bypasses cinit (--interactive)
@@ -278,7 +280,7 @@ func (s *supervisor) endWith(u *unit, code int, why string) {
 // terms (oneshots, processes that can die) while descendants are left, so
 // that cinit does not outlive its Procfile as the keeper of stray daemons.
 func (s *supervisor) stopLeftovers() {
-	if s.tear.started || s.childless {
+	if s.tear.started || s.noneLeft() {
 		return
 	}
 	for _, u := range s.units {
