@@ -1,7 +1,6 @@
 package terminal
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -9,15 +8,6 @@ import (
 	"syscall"
 	"time"
 )
-
-// Message is what an attach client sends to cinit after its request, one
-// JSON object per line: keys typed ("input", base64 in JSON), a new
-// window size ("resize": [rows, cols]) or the end ("detach": true).
-type Message struct {
-	Input  []byte   `json:"input,omitempty"`
-	Resize []uint16 `json:"resize,omitempty"`
-	Detach bool     `json:"detach,omitempty"`
-}
 
 // Session is the client side of cinit attach, once cinit has accepted the
 // request: it copies the terminal's output from Conn to Out and the keys
@@ -142,13 +132,12 @@ func (s *Session) sendSize() {
 	}
 	if err == nil {
 		size = size.orDefault()
-		s.send(Message{Resize: []uint16{size.Rows, size.Cols}})
+		s.send(Message{Resize: &size})
 	}
 }
 
 // send writes one message; an error means cinit is gone, which the
 // output side notices.
 func (s *Session) send(m Message) {
-	b, _ := json.Marshal(m)
-	s.Conn.Write(append(b, '\n'))
+	s.Conn.Write(AppendMessage(nil, m))
 }

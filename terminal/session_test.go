@@ -2,7 +2,6 @@ package terminal
 
 import (
 	"bufio"
-	"encoding/json"
 	"net"
 	"os"
 	"strings"
@@ -27,8 +26,8 @@ func newFakeServer(t *testing.T) (*fakeServer, net.Conn) {
 	go func() {
 		sc := bufio.NewScanner(server)
 		for sc.Scan() {
-			var m Message
-			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			m, err := ParseMessage(sc.Bytes())
+			if err != nil {
 				t.Errorf("bad message %q: %v", sc.Text(), err)
 			}
 			f.msgs <- m
@@ -158,7 +157,7 @@ func TestSessionKeysAndDetach(t *testing.T) {
 	u := newUserTerminal(t, Size{30, 90})
 	f, conn := newFakeServer(t)
 	codes := runSession(u, conn, DefaultDetachKeys)
-	if m := f.next(t); len(m.Resize) != 2 || m.Resize[0] != 30 || m.Resize[1] != 90 {
+	if m := f.next(t); m.Resize == nil || *m.Resize != (Size{30, 90}) {
 		t.Fatalf("first message %+v, want the size 30×90", m)
 	}
 	u.typeKeys(t, "p 6*7\r\x03")
@@ -214,7 +213,7 @@ func TestSessionEndAndResize(t *testing.T) {
 		t.Fatal(err)
 	}
 	syscall.Kill(os.Getpid(), syscall.SIGWINCH)
-	if m := f.next(t); len(m.Resize) != 2 || m.Resize[0] != 50 || m.Resize[1] != 120 {
+	if m := f.next(t); m.Resize == nil || *m.Resize != (Size{50, 120}) {
 		t.Errorf("after SIGWINCH: %+v", m)
 	}
 	f.conn.Write([]byte("bye\r\n[cinit: web exited with code 0]\r\n"))
