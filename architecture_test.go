@@ -158,8 +158,9 @@ func TestPackageDirs(t *testing.T) {
 }
 
 // TestArchitectureInvariants checks the ownership rules of the code map that
-// a call can break, in every package the cinit binary is built from: only
-// main calls os.Exit, and only package reaper waits for children.
+// a call or an import can break, in every package the cinit binary is built
+// from: only main calls os.Exit, only package reaper waits for children,
+// and no test-only package is part of the binary.
 func TestArchitectureInvariants(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}", ".").Output()
 	if err != nil {
@@ -174,6 +175,12 @@ func TestArchitectureInvariants(t *testing.T) {
 		if err != nil || strings.HasPrefix(rel, "..") {
 			continue // a dependency outside the module
 		}
+		for _, only := range testOnlyDirs {
+			if rel := filepath.ToSlash(rel); rel == only || strings.HasPrefix(rel, only+"/") {
+				t.Errorf("the cinit binary imports %s/, which is test-only or a separate program "+
+					"(ARCHITECTURE.md, code map %s/)", rel, only)
+			}
+		}
 		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 		for _, file := range files {
 			if strings.HasSuffix(file, "_test.go") {
@@ -186,6 +193,10 @@ func TestArchitectureInvariants(t *testing.T) {
 		}
 	}
 }
+
+// testOnlyDirs are the package directories of tests and separate
+// programs, which the cinit binary must never import.
+var testOnlyDirs = []string{"internal/proctest", "stress", "bench", "container"}
 
 // ownershipProblems returns the calls of file that break an ownership rule.
 func ownershipProblems(t *testing.T, file string) []string {
