@@ -105,15 +105,19 @@ func (f *Follower) Next() (recs []Record, dropped int, ok bool) {
 }
 
 // pace waits until f.due, and reports false if f is closed meanwhile.
+// Once the Writer is closed, nothing can be slowed down any more: the
+// follower reads what is left at once.
 func (f *Follower) pace() bool {
 	wait := time.Until(f.due)
-	if wait <= 0 {
+	if wait <= 0 || f.r.ended.Load() {
 		return true
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
+	case <-f.r.end:
 		return true
 	case <-f.done:
 		return false

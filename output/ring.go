@@ -3,6 +3,7 @@ package output
 import (
 	"bytes"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -134,12 +135,17 @@ type ring struct {
 	followers []*Follower
 	waiting   int  // followers waiting on cond
 	closed    bool // the Writer is closed: followers get EOF once they have read everything
+
+	// end is closed, and ended set, when closed is set; followers that
+	// pace themselves look at them without the lock.
+	end   chan struct{}
+	ended atomic.Bool
 }
 
 // newRing returns an empty ring; it allocates nothing more until the
 // first line.
 func newRing() *ring {
-	r := &ring{}
+	r := &ring{end: make(chan struct{})}
 	r.cond.L = &r.mu
 	return r
 }
@@ -356,7 +362,11 @@ func (r *ring) close() {
 		return
 	}
 	r.mu.Lock()
-	r.closed = true
-	r.cond.Broadcast()
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	if !r.closed {
+		r.closed = true
+		r.ended.Store(true)
+		close(r.end)
+		r.cond.Broadcast()
+	}
 }

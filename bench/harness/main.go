@@ -6,7 +6,7 @@
 // (A, B, A, B, ...) and reports medians; a ratio is the median of the
 // per-pair ratios, so slow drift of a shared machine cancels out.
 //
-//	harness write [-n N] [-size B] [-id ID] [-nonl] [-ignore-term]
+//	harness write [-n N] [-size B] [-id ID] [-nonl] [-ignore-term] [-wait FIFO] [-done FIFO]
 //	harness relay [-signals] COMMAND [ARG...]   the start-up floor of a Go relay
 //	harness supervise N COMMAND [ARG...]        the SIGTERM floor of a Go init
 //	harness          run every scenario, print a Markdown table
@@ -156,6 +156,7 @@ func (c *config) runAll() int {
 	scenarios := []scenario{
 		{"binary", c.binary},
 		{"short1", c.short1},
+		{"followers", c.followers},
 		{"short4", c.short4},
 		{"long", c.long},
 		{"huge", c.huge},

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -26,14 +27,42 @@ func writeMain(args []string) {
 	chunk := fs.Int("chunk", 64<<10, "bytes per write (rounded down to whole lines)")
 	nonl := fs.Bool("nonl", false, "no newline after the last line")
 	ignoreTerm := fs.Bool("ignore-term", false, "ignore SIGTERM")
+	wait := fs.String("wait", "", "a FIFO to read to its end before writing")
+	done := fs.String("done", "", "a FIFO to open and close after writing")
 	fs.Parse(args)
 	if *ignoreTerm {
 		signal.Ignore(syscall.SIGTERM)
+	}
+	if *wait != "" {
+		if err := drainFile(*wait); err != nil {
+			fmt.Fprintln(os.Stderr, "write:", err)
+			os.Exit(1)
+		}
 	}
 	if err := write(os.Stdout, *n, *size, *id, *chunk, *nonl); err != nil {
 		fmt.Fprintln(os.Stderr, "write:", err)
 		os.Exit(1)
 	}
+	if *done != "" {
+		f, err := os.OpenFile(*done, os.O_WRONLY, 0)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "write:", err)
+			os.Exit(1)
+		}
+		f.Close()
+	}
+}
+
+// drainFile reads the file at path to its end: for a FIFO, until the
+// harness has opened and closed it.
+func drainFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(io.Discard, f)
+	return err
 }
 
 // write is writeMain's loop.
