@@ -35,7 +35,7 @@ func (w *Writer) Follow(n int) *Follower {
 // its next call of Next reports how many. A follower that stops calling
 // Next costs only that memory, and nothing once it is closed.
 //
-// A follower is also given at most 16 MiB of lines a second (followRate;
+// A follower is also given at most 4 MiB of lines a second (followRate;
 // each line counted with 32 bytes more), so that followers cannot take
 // the CPU from the children and the Writer when the output runs at full
 // speed: Next waits as long as the lines it returned last are worth
@@ -59,14 +59,15 @@ type Follower struct {
 	recs  []Record  // the records of the last Next, reused
 	buf   []byte    // their lines, reused
 	spans []int     // where each record's line starts and ends in buf
+	views []view    // the chunks being read, reused
 }
 
 // The most one Next returns, and the most a follower is given.
 const (
-	nextRecords = 1024
-	nextBytes   = 64 << 10
-	followRate  = 16 << 20 // bytes a second
-	recordCost  = 32       // bytes counted for a line besides its text
+	nextRecords = 4096
+	nextBytes   = 256 << 10
+	followRate  = 4 << 20 // bytes a second
+	recordCost  = 32      // bytes counted for a line besides its text
 )
 
 // Next returns the lines of Follow's tail the first time, without
@@ -137,24 +138,62 @@ func (f *Follower) charge(recs []Record) {
 }
 
 // next returns the lines from f.at on; the caller holds r.mu and knows
-// there are some, or some dropped.
+// there are some, or some dropped. The lock is not held while lines are
+// cut and copied, so that a follower never holds up a Pipe that records:
+// next takes a copy of the chunks' descriptions and pins their blocks,
+// which keeps their memory from being reused until it has copied the
+// lines out.
 func (f *Follower) next() ([]Record, int, bool) {
 	r := f.r
-	start := f.at
-	if i := r.find(f.at); i < r.count {
+	i := r.find(f.at)
+	start := r.lines
+	if i < r.count {
 		start = max(f.at, r.at(i).first)
-	} else {
-		start = r.lines
 	}
 	dropped := int(start - f.at)
 	pos := 0
 	if f.posAt == start {
 		pos = f.pos
 	}
+	f.views = r.views(f.views[:0], i, nextRecords, nextBytes, true)
+	r.mu.Unlock()
 	f.recs, f.buf, f.spans = f.recs[:0], f.buf[:0], f.spans[:0]
-	f.recs, f.buf, f.spans, f.at, f.pos = r.copyOut(f.recs, f.buf, f.spans, start, pos, nextRecords, nextBytes, true)
-	f.posAt = f.at
+	var at uint64
+	f.recs, f.buf, f.spans, at, pos = copyOut(f.views, f.recs, f.buf, f.spans, start, pos, nextRecords, nextBytes, true)
+	r.mu.Lock()
+	for _, v := range f.views {
+		if v.c.blk != nil {
+			r.unpin(v.c.blk)
+		}
+	}
+	clear(f.views) // let go of the blocks
+	f.at, f.pos, f.posAt = at, pos, at
 	return f.recs, dropped, true
+}
+
+// view is a copy of a chunk's description and its bytes, which a
+// follower reads without the ring's lock while the chunk's block is
+// pinned.
+type view struct {
+	c chunk
+	b []byte
+}
+
+// views appends to vs the chunks from index i on, enough for maxRecs
+// lines or maxBytes bytes, pinning their blocks if pin is set; the caller
+// holds mu.
+func (r *ring) views(vs []view, i, maxRecs, maxBytes int, pin bool) []view {
+	lines, size := 0, 0
+	for ; i < r.count && lines < maxRecs && size < maxBytes; i++ {
+		c := r.at(i)
+		vs = append(vs, view{c: *c, b: r.bytesOf(c)})
+		if pin && c.blk != nil {
+			c.blk.pins++
+		}
+		lines += c.lines
+		size += c.n
+	}
+	return vs
 }
 
 // Close stops f: a Next that waits returns ok false, and the ring no
@@ -213,21 +252,25 @@ func (r *ring) tailStart(n int) uint64 {
 // collect returns copies of the lines from number at on, at most
 // ringLines of them; the caller holds mu.
 func (r *ring) collect(at uint64) []Record {
-	recs, _, _, _, _ := r.copyOut(nil, nil, nil, at, 0, ringLines, 1<<62, false)
+	vs := r.views(nil, r.find(at), ringLines, 1<<62, false)
+	recs, _, _, _, _ := copyOut(vs, nil, nil, nil, at, 0, ringLines, 1<<62, false)
 	return recs
 }
 
-// copyOut appends to recs the lines from number at on, at most maxRecs of
-// them and about maxBytes of line text, copying their text into buf;
-// recs, buf and spans (scratch space) must be empty. pos is where line at
-// starts in its chunk's bytes, or 0 to find it. Lines that were dropped
-// are skipped, or end the copy when gaps is set and some were copied. It
-// returns recs, buf and spans, and the number of the line after the last
-// one returned and where it starts. The caller holds mu.
-func (r *ring) copyOut(recs []Record, buf []byte, spans []int, at uint64, pos, maxRecs, maxBytes int, gaps bool) ([]Record, []byte, []int, uint64, int) {
+// copyOut appends to recs the lines of vs from number at on, at most
+// maxRecs of them and about maxBytes of line text, copying their text
+// into buf; recs, buf and spans (scratch space) must be empty. pos is
+// where line at starts in its chunk's bytes, or 0 to find it. Lines that
+// were dropped are skipped, or end the copy when gaps is set and some
+// were copied. It returns recs, buf and spans, and the number of the line
+// after the last one returned and where it starts.
+func copyOut(vs []view, recs []Record, buf []byte, spans []int, at uint64, pos, maxRecs, maxBytes int, gaps bool) ([]Record, []byte, []int, uint64, int) {
 	size := 0
-	for i := r.find(at); i < r.count && len(recs) < maxRecs && size < maxBytes; i++ {
-		c := r.at(i)
+	for i := 0; i < len(vs) && len(recs) < maxRecs && size < maxBytes; i++ {
+		c, b := &vs[i].c, vs[i].b
+		if c.end() <= at {
+			continue
+		}
 		if at < c.first {
 			if gaps && len(recs) > 0 {
 				break
@@ -242,7 +285,6 @@ func (r *ring) copyOut(recs []Record, buf []byte, spans []int, at uint64, pos, m
 			at, pos = at+1, 0
 			continue
 		}
-		b := r.bytesOf(c)
 		if pos == 0 {
 			for range at - c.first {
 				_, pos = c.next(b, pos)

@@ -55,6 +55,8 @@ func (r *Record) event() Event {
 type Renderer struct {
 	o    Options
 	fmts map[renderKey]*formatter
+	last renderKey  // the key of the last record: runs of records share one
+	lf   *formatter // its formatter
 }
 
 // renderKey tells the formatters of a Renderer apart.
@@ -96,8 +98,12 @@ func (rd *Renderer) formatter(r *Record) *formatter {
 	if k.event {
 		k = renderKey{event: true}
 	}
+	if rd.lf != nil && k == rd.last {
+		return rd.lf
+	}
 	f := rd.fmts[k]
 	if f != nil {
+		rd.last, rd.lf = k, f
 		return f
 	}
 	switch {
@@ -107,6 +113,7 @@ func (rd *Renderer) formatter(r *Record) *formatter {
 		f = newFormatter(rd.o, r.Name, paletteColor(r.Color), r.Raw, pipeFields(r.Stream))
 	}
 	rd.fmts[k] = f
+	rd.last, rd.lf = k, f
 	return f
 }
 

@@ -82,10 +82,12 @@ type chunk struct {
 // block is memory of the ring: a read buffer given by a Pipe, holding
 // one chunk, or a block that chunks are copied into.
 type block struct {
-	buf  []byte
-	used int        // bytes of buf taken by chunks
-	live int        // chunks whose bytes are in buf
-	pool *sync.Pool // where buf goes back to, if anywhere
+	buf   []byte
+	used  int        // bytes of buf taken by chunks
+	live  int        // chunks whose bytes are in buf
+	pool  *sync.Pool // where buf goes back to, if anywhere
+	pins  int        // followers copying lines out of buf without the lock
+	freed bool       // free was called while pinned: the last unpin frees
 }
 
 // bigBlocks holds the blocks of long lines' chunks, so that a stream of
@@ -210,7 +212,7 @@ func (r *ring) space(n int) *block {
 		if b.used+n <= len(b.buf) {
 			return b
 		}
-		if b.live == 0 && n <= len(b.buf) {
+		if b.live == 0 && b.pins == 0 && n <= len(b.buf) {
 			b.used = 0
 			return b
 		}
@@ -262,8 +264,13 @@ func (r *ring) maxMem() int {
 	return ringBytes
 }
 
-// free gives up block b, whose last chunk was dropped.
+// free gives up block b, whose last chunk was dropped, or once no
+// follower reads from it any more.
 func (r *ring) free(b *block) {
+	if b.pins > 0 {
+		b.freed = true
+		return
+	}
 	r.mem -= len(b.buf)
 	switch b.pool {
 	case &readBufs:
@@ -338,7 +345,18 @@ func (r *ring) need() uint64 {
 
 // bytesOf returns the bytes of c.
 func (r *ring) bytesOf(c *chunk) []byte {
+	if c.blk == nil {
+		return nil
+	}
 	return c.blk.buf[c.off : c.off+c.n]
+}
+
+// unpin ends a follower's read of block b (see Follower.next).
+func (r *ring) unpin(b *block) {
+	b.pins--
+	if b.pins == 0 && b.freed {
+		r.free(b)
+	}
 }
 
 // find returns the index of the oldest chunk that holds line number at or
