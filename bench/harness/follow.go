@@ -135,7 +135,7 @@ func (c *config) runFollowed(procfile, sock, fifo, fifo2, wrote string, clients 
 	if err := waitFile(sock, 10*time.Second); err != nil {
 		return fail(err)
 	}
-	ls, err := c.startClients(sock, clients)
+	ls, err := c.startClients(sock, clients, fifo2 == "")
 	if err != nil {
 		return fail(err)
 	}
@@ -220,18 +220,29 @@ type logClient struct {
 	done    chan struct{}
 	dropped chan struct{} // closed at a notice of lines dropped
 	exited  chan struct{} // closed at cinit's line "a exited"
+	waited  bool          // output into a file: a goroutine waits for the process
+	err     error         // what that Wait returned, once done is closed
 }
 
 // startClients starts n clients of the socket and returns once each has
 // printed its first line (the last line cinit printed), so that each
-// follows.
-func (c *config) startClients(sock string, n int) ([]*logClient, error) {
+// follows. With toFile, each prints into a file of its own, as to a
+// terminal, and the harness only waits for the file to hold a line;
+// else the harness reads and watches what it prints.
+func (c *config) startClients(sock string, n int, toFile bool) ([]*logClient, error) {
 	var ls []*logClient
-	for range n {
+	for i := range n {
 		l := &logClient{done: make(chan struct{}), dropped: make(chan struct{}), exited: make(chan struct{})}
 		l.cmd = exec.Command(c.cinit, "logs", "-f", "-n", "1", "--socket", sock)
 		l.cmd.Env = childEnv()
 		l.cmd.Stderr = &l.errb
+		if toFile {
+			if err := l.startFile(filepath.Join(filepath.Dir(sock), fmt.Sprintf("client%d.out", i))); err != nil {
+				return ls, err
+			}
+			ls = append(ls, l)
+			continue
+		}
 		stdout, err := l.cmd.StdoutPipe()
 		if err != nil {
 			return ls, err
@@ -247,6 +258,32 @@ func (c *config) startClients(sock string, n int) ([]*logClient, error) {
 		go l.drain(br)
 	}
 	return ls, nil
+}
+
+// startFile starts the client with its output into a new file at path
+// and waits until the file holds a whole line.
+func (l *logClient) startFile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	l.cmd.Stdout = f
+	if err := l.cmd.Start(); err != nil {
+		return err
+	}
+	l.waited = true
+	go func() { l.err = l.cmd.Wait(); close(l.done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if b, _ := os.ReadFile(path); bytes.IndexByte(b, '\n') >= 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cinit logs -f printed no line within 10s: %s", lastLine(l.errb.String()))
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // drain reads the client's output to its end.
@@ -298,7 +335,11 @@ func (l *logClient) wait() error {
 		l.cmd.Process.Kill()
 		<-l.done
 	}
-	if err := l.cmd.Wait(); err != nil {
+	err := l.err
+	if !l.waited {
+		err = l.cmd.Wait()
+	}
+	if err != nil {
 		return fmt.Errorf("%v: %s", err, strings.TrimSpace(l.errb.String()))
 	}
 	return nil
