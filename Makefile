@@ -5,7 +5,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all test container-test demo bench fuzz clean qemu
+.PHONY: all test container-test demo bench fuzz clean cross release release-repro smoke-arm64
 
 all: bin/cinit
 
@@ -57,11 +57,20 @@ bench:
 	$(MAKE) --no-print-directory bin/cinit
 	GO=$(GO) bench/run.sh
 
-# make qemu runs the pure packages' tests for other Linux architectures
-# under qemu-user (build/qemu.sh); s390x is the big-endian one.
-QEMU_ARCHES ?= arm64 arm riscv64 ppc64le s390x
-qemu:
-	GO=$(GO) build/qemu.sh $(QEMU_ARCHES)
+# make cross builds, vets and test-compiles every other target and runs
+# the pure packages' tests under qemu-user (build/cross.sh; CROSS_TARGETS
+# picks targets). make release builds dist/ from a clean tagged tree
+# (SNAPSHOT=1: any tree) and checks it (build/release.sh); release-repro
+# builds it in two clones and compares; smoke-arm64 runs the arm64 release
+# binary as PID 1 under qemu (build/smoke-arm64.sh).
+cross:
+	GO=$(GO) build/cross.sh
+release:
+	GO=$(GO) build/release.sh
+release-repro:
+	GO=$(GO) build/release-repro.sh
+smoke-arm64:
+	build/smoke-arm64.sh
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

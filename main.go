@@ -31,7 +31,7 @@ import (
 	"os"
 )
 
-// version is stamped by the Makefile from git.
+// version is stamped by the Makefile from git (see versionLine).
 var version = "dev"
 
 func main() {
@@ -49,7 +49,7 @@ func run(args []string) int {
 		printUsage()
 		return 0
 	case "version":
-		fmt.Println("cinit", version)
+		fmt.Println(versionLine(version, readBuildInfo))
 		return 0
 	case "check":
 		return check(inv.opts)

@@ -10,8 +10,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // fileStream is a Writer's stream that is a file, the write end of a pipe,
@@ -159,48 +157,6 @@ func TestIdleRelease(t *testing.T) {
 	w.Close()
 	if got, want := c.String(), "a | line\na | part"+long+"\n"; got != want {
 		t.Errorf("output %.40q..., want %.40q...", got, want)
-	}
-}
-
-// TestPipeGrows checks that a pipe found full gets a capacity of pipeSize,
-// and that a quiet one keeps its own.
-func TestPipeGrows(t *testing.T) {
-	var c capture
-	w := New(&c, Options{})
-	quiet := newPipe(t, w, Label{Name: "q"}, Stdout, nil)
-	busy := newPipe(t, w, Label{Name: "b"}, Stdout, nil)
-	before, err := unix.FcntlInt(busy.in.Fd(), unix.F_GETPIPE_SZ, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeAll(t, quiet.in, "hello\n")
-	writeAll(t, busy.in, strings.Repeat("0123456789abcde\n", 4*busyRead/16), "end\n")
-	for {
-		next := c.next()
-		if out := c.String(); strings.Contains(out, "q | hello\n") && strings.HasSuffix(out, "b | end\n") {
-			break
-		}
-		waitFor(t, next, "the lines")
-	}
-	quietSize, _ := unix.FcntlInt(quiet.in.Fd(), unix.F_GETPIPE_SZ, 0)
-	busySize, _ := unix.FcntlInt(busy.in.Fd(), unix.F_GETPIPE_SZ, 0)
-	quiet.finish(t)
-	busy.finish(t)
-	w.Close()
-	if quietSize != before {
-		t.Errorf("quiet pipe: capacity %d, want %d", quietSize, before)
-	}
-	if busySize != pipeSize {
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
-		defer w.Close()
-		if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, pipeSize); err != nil {
-			t.Skipf("this system refuses pipes of %d bytes: %v", pipeSize, err)
-		}
-		t.Errorf("busy pipe: capacity %d, want %d", busySize, pipeSize)
 	}
 }
 

@@ -565,7 +565,7 @@ func TestDeaf(t *testing.T) {
 }
 
 func helperDeaf([]string) {
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+	if err := setSubreaper(); err != nil {
 		fail("%v", err)
 	}
 	h := &harness{

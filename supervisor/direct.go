@@ -2,9 +2,7 @@ package supervisor
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -55,6 +53,9 @@ func newLauncher(dir string) *launcher {
 // it returns is a copy of env with PWD set and without the variables whose
 // names are not shell names, as dash passes it on.
 func (l *launcher) command(command string, env []string) (path string, argv, env2 []string, ok bool) {
+	if !directExec {
+		return "", nil, nil, false
+	}
 	if argv, ok = plainArgv(command); !ok {
 		return "", nil, nil, false
 	}
@@ -209,12 +210,8 @@ func shellPWD(env []string, dir string) (string, bool) {
 // links, what getcwd(3) returns in it: the kernel's name of an open
 // descriptor, or failing that (no /proc), the path resolved link by link.
 func physicalPath(dir string) (string, bool) {
-	if fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
-		real, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
-		unix.Close(fd)
-		if err == nil && filepath.IsAbs(real) {
-			return real, true
-		}
+	if real, ok := kernelPath(dir); ok {
+		return real, true
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
