@@ -19,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
-TARGETS="linux/amd64 linux/arm64 linux/arm linux/386 linux/ppc64le linux/s390x linux/riscv64 darwin/amd64 darwin/arm64"
+TARGETS=${RELEASE_TARGETS:-linux/amd64 linux/arm64 linux/arm linux/386 linux/ppc64le linux/s390x linux/riscv64 darwin/amd64 darwin/arm64}
 fail() { echo "release: $*" >&2; exit 1; }
 
 if [ "${SNAPSHOT:-}" = 1 ]; then
