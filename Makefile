@@ -41,6 +41,7 @@ fuzz:
 	$(FUZZ)='^FuzzParseDuration$$' .
 	$(FUZZ)='^FuzzPolicyFlags$$' .
 	$(FUZZ)='^FuzzParseArgs$$' .
+	$(FUZZ)='^FuzzDecodeRequest$$' ./control/
 
 # make stress: a bounded run of STRESS_SECONDS of cinit start/teardown
 # cycles with heavy output, restarts, signals and orphans, checking that

@@ -39,6 +39,7 @@ type options struct {
 	forName      string        // ready: the entry whose env, port and root the check uses
 	checkTimeout time.Duration // ready: --timeout as given on the command line, 0 if not
 	export       exportFlags
+	socket       string // control socket: a path, "none", or "" for the default
 }
 
 // invocation is a parsed command line.
@@ -94,6 +95,7 @@ var envForms = map[string]string{
 	"verbose":    "CINIT_VERBOSE",
 	"subreaper":  "CINIT_SUBREAPER",
 	"instance":   "CINIT_INSTANCE",
+	"socket":     "CINIT_SOCKET",
 }
 
 // newFlagSet defines every flag of cinit on o.
@@ -117,6 +119,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	defineSingleFlags(fs, o)
 	defineExportFlags(fs, &o.export)
 	definePlatformFlags(fs, o)
+	fs.StringVar(&o.socket, "socket", "", "control socket path, or none (default: see README \"Control\")")
 	fs.BoolVarP(&o.help, "help", "h", false, "print usage")
 	fs.BoolVar(&o.version, "version", false, "print the version")
 	o.timeout = 5 * time.Second
@@ -298,6 +301,16 @@ Usage:
   cinit version                            print the version
   cinit help                               print this text
 
+Control of a running cinit start (flags after the command; exit 0 done,
+1 failed, 2 usage, 3 status: not up, 4 no such process, 7 cinit unreachable):
+  cinit status|ps [--json] [NAME...]               state of each process
+  cinit restart [--no-wait] [--timeout D] NAME...|all  restart, wait until ready
+  cinit stop [--no-wait] NAME...|all               stop; cinit keeps running
+  cinit kill [-s SIGNAL] NAME...|all               signal the process groups
+  cinit probe [--live] [--timeout D] [-q] [NAME...] health check: exits 0 or 1
+  cinit quit                                       stop everything (as SIGTERM)
+  Each takes --socket PATH, --procfile PATH and -d/--root DIR to find cinit.
+
 Flags (each also as an environment variable, which a flag beats):
   -f, --procfile PATH       the Procfile (CINIT_PROCFILE; default Procfile)
   -d, --root DIR            children's working directory (CINIT_ROOT; default the Procfile's directory)
@@ -326,6 +339,7 @@ Export (cinit export; see README "Outgrowing one container"):
       --user USER           systemd User= (default: root, with a warning)
       --strict              any warning is exit 1, nothing written
       --force               overwrite files cinit export did not write
+      --socket PATH|none    the control socket (CINIT_SOCKET; default under /run/cinit or the like)
 
 Process policies (lists: NAME=VALUE[,...] with all= as the default, or NAMES):
   -c, --can-die NAMES          their end does not stop the rest (CINIT_CAN_DIE)

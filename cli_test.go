@@ -41,6 +41,7 @@ var flagCases = []struct {
 	{"raw", "CINIT_RAW", "web", []string{"--raw", "api"}, func(o options) string { return strings.Join(o.policy.raw, "+") }, "web", "api"},
 	{"tty", "CINIT_TTY", "web", []string{"--tty", "api"}, func(o options) string { return strings.Join(o.policy.tty, "+") }, "web", "api"},
 	{"interactive", "CINIT_INTERACTIVE", "web", []string{"--interactive", "api"}, func(o options) string { return o.policy.interactive }, "web", "api"},
+	{"socket", "CINIT_SOCKET", "/env.sock", []string{"--socket", "none"}, func(o options) string { return o.socket }, "/env.sock", "none"},
 }
 
 // TestFlagBeatsVariable checks every flag against its environment form:

@@ -20,6 +20,7 @@
 //	cinit run [FLAGS] NAME | [--] COMMAND [ARG...]
 //	cinit [FLAGS] -- COMMAND [ARG...]
 //	cinit check [FLAGS]
+//	cinit status|restart|stop|kill|logs|probe|quit [FLAGS] [NAME...]
 //	cinit version | help
 //
 // See README.md for the flags, the Procfile grammar and the exit codes.
@@ -40,6 +41,9 @@ func main() {
 
 // run executes one command line and returns the exit status.
 func run(args []string) int {
+	if len(args) > 0 && isControlCommand(args[0]) {
+		return runControl(args[0], args[1:], os.Getenv)
+	}
 	inv, err := parseArgs(args, os.Getenv)
 	if err != nil {
 		return fail(err)

@@ -26,6 +26,10 @@ func start(o options, names []string) int {
 	}
 	warn(p.warnings)
 	interactiveNeedsTerminal(p.policies)
+	srv, err := openControl(o.socket, p.dir)
+	if err != nil {
+		return fail(err)
+	}
 
 	out := output.New(os.Stdout, outputOptions(o, p.instances))
 	code := supervisor.Run(supervisor.Config{
@@ -40,8 +44,13 @@ func start(o options, names []string) int {
 		Split:        o.logFormat == "json",
 		Init:         reaper.IsInit(),
 		NoSubreaper:  !r.Subreaper(),
+		Control:      srv,
+		Version:      version,
 	}, r.Exits(), sigs)
-	out.Close()
+	out.Close() // followers of the logs get their end of file
+	if srv != nil {
+		srv.Close() // the socket goes last: status answers until now
+	}
 	return code
 }
 

@@ -101,10 +101,12 @@ func (u *unit) needsReadiness() bool {
 }
 
 // watchReadiness marks a fresh start ready, or starts polling its check and
-// arms the ready timeout.
+// arms the ready timeout. A run that cinit restart started is checked
+// again, so that the client learns when it is ready.
 func (s *supervisor) watchReadiness(u *unit) {
-	if u.ready {
-		return // a restart: dependents already run
+	if u.ready && !u.ctl.manual {
+		u.runReady = true
+		return // an automatic restart: dependents already run
 	}
 	if !u.needsReadiness() {
 		s.setReady(u)
@@ -122,7 +124,7 @@ func (s *supervisor) watchReadiness(u *unit) {
 
 // setReady latches u as ready and starts what waited for it.
 func (s *supervisor) setReady(u *unit) {
-	u.ready = true
+	u.ready, u.runReady, u.since = true, true, time.Now()
 	if u.pol.Ready.Kind != "" {
 		s.event(output.Event{Kind: "ready", Process: u.inst.Name, Text: u.inst.Name + " is ready"})
 	}
@@ -132,7 +134,7 @@ func (s *supervisor) setReady(u *unit) {
 // readyTimeout fails a unit that is still not ready (exit status 124, the
 // timeout(1) convention).
 func (s *supervisor) readyTimeout(u *unit, gen int) {
-	if u.gen != gen || u.ready || u.state != running || s.tear.started {
+	if u.gen != gen || u.runReady || u.state != running || s.tear.started {
 		return
 	}
 	why := fmt.Sprintf("%s was not ready within %v", u.inst.Name, s.cfg.ReadyTimeout)
@@ -145,7 +147,7 @@ func (s *supervisor) readyTimeout(u *unit, gen int) {
 func (s *supervisor) scheduleCheck(u *unit) {
 	gen := u.gen
 	s.after(u.checkDelay, func() {
-		if u.gen == gen && u.state == running && !u.ready && !s.tear.started {
+		if u.gen == gen && u.state == running && !u.runReady && !s.tear.started {
 			s.runCheck(u)
 		}
 	})
@@ -174,7 +176,7 @@ func (s *supervisor) runCheck(u *unit) {
 
 // checkDone takes a probe's result: ready, or poll again later.
 func (s *supervisor) checkDone(u *unit, gen int, ok bool) {
-	if u.gen != gen || u.state != running || u.ready || s.tear.started {
+	if u.gen != gen || u.state != running || u.runReady || s.tear.started {
 		return
 	}
 	if ok {
@@ -196,7 +198,7 @@ func (s *supervisor) logWaiting() {
 		switch {
 		case u.state == pending:
 			waiting = append(waiting, u.inst.Name+" (to start after "+strings.Join(u.pol.After, ", ")+")")
-		case u.state == running && !u.ready && u.needsReadiness():
+		case u.state == running && !u.runReady && u.needsReadiness():
 			waiting = append(waiting, u.inst.Name+" (to be ready)")
 		}
 	}

@@ -42,12 +42,14 @@ func (s *supervisor) restart(u *unit) {
 		s.endWith(u, u.exit.Code, why+", stopping all processes")
 		return
 	}
-	u.state = backoff
+	u.state, u.since, u.ctl.nextStart = backoff, time.Now(), time.Now().Add(delay)
 	s.event(output.Event{Kind: "restart", Process: u.inst.Name, Pid: u.pid, Code: &u.exit.Code,
 		Text: fmt.Sprintf("%s, restarting in %v (%d/%d)", s.describeEnd(u), delay, n, maxRestarts)})
 	gen := u.gen
 	s.after(delay, func() {
 		if u.state == backoff && u.gen == gen && !s.tear.started {
+			u.ctl.manual = false // unattended again
+			u.ctl.restarts++
 			s.start(u)
 		}
 	})

@@ -4,9 +4,10 @@
 // as /bin/sh -c in its own process group (README, "Procfile"; a line of plain
 // words runs without the shell, see direct.go), and then only
 // receives messages: exits from package reaper, signals, "drained" notes
-// from the output pipes, timers, results of readiness checks and a broken
-// stdout. Nothing else touches the table, so no lock guards it (runsit's
-// rule; ARCHITECTURE.md, "Code map"). Timers and checks do not touch
+// from the output pipes, timers, results of readiness checks, a broken
+// stdout, and requests of the control socket (control.go). Nothing else
+// touches the table, so no lock guards it (runsit's rule; ARCHITECTURE.md,
+// "Code map"). Timers and checks do not touch
 // state either: they send a function that the loop runs (see
 // [supervisor.after]).
 //
@@ -37,6 +38,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cinit/cinit/control"
 	"github.com/cinit/cinit/output"
 	"github.com/cinit/cinit/procfile"
 	"github.com/cinit/cinit/reaper"
@@ -56,6 +58,9 @@ type Config struct {
 	Split        bool // one pipe per stream (JSON output) instead of one shared pipe
 	Init         bool // cinit is PID 1: kill(-1) reaches every orphan
 	NoSubreaper  bool // not PID 1 and no child subreaper: orphans go elsewhere (strays.go)
+
+	Control *control.Server // the control socket's server, nil for none (control.go)
+	Version string          // cinit's version, for status
 }
 
 // Policy is how the instances of one process type run (README, "Process
@@ -110,11 +115,14 @@ const pipeDrainBound = 2 * time.Second
 func Run(cfg Config, exits <-chan reaper.Exit, sigs signals.Channels) int {
 	s := newSupervisor(cfg, exits, sigs)
 	defer s.close()
+	s.serveControl()
 	s.startEligible()
 	s.after(waitLogEvery, s.logWaiting)
 	for !s.finished() {
 		s.step()
+		s.settleWaits()
 	}
+	s.failWaits()
 	s.waitPipes()
 	return s.tear.exitCode()
 }
@@ -146,6 +154,7 @@ type supervisor struct {
 	tear       teardown
 	strays     *reaper.Strays // without a subreaper: what is left outside cinit's tree; else nil
 	strayPoll  bool           // a poll of strays is scheduled
+	ctl        ctlLoop        // the control plane's requests and parked answers
 }
 
 func newSupervisor(cfg Config, exits <-chan reaper.Exit, sigs signals.Channels) *supervisor {
@@ -164,6 +173,7 @@ func newSupervisor(cfg Config, exits <-chan reaper.Exit, sigs signals.Channels) 
 		launch:    newLauncher(cfg.Dir),
 		broken:    cfg.Out.Broken(),
 		childless: true,
+		ctl:       ctlLoop{calls: make(chan *control.Call)},
 	}
 	if cfg.NoSubreaper && !cfg.Init {
 		s.strays = reaper.NewStrays()
@@ -209,6 +219,8 @@ func (s *supervisor) step() {
 		fn()
 	case <-s.broken:
 		s.onBroken()
+	case c := <-s.ctl.calls:
+		s.onCall(c)
 	}
 }
 

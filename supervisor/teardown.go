@@ -67,9 +67,10 @@ func (s *supervisor) beginTeardown(sig syscall.Signal, why string, code *int) {
 	}
 	s.event(output.Event{Kind: "stop", Signal: signals.Name(sig), Text: why})
 	for _, u := range s.units {
-		if u.state == pending || u.state == backoff {
+		if u.state == pending || u.state == backoff || u.state == stopped {
 			u.state = over // never started, or not restarted
 		}
+		u.ctl.manual = false // every end counts now
 	}
 	for pid := range s.checks {
 		unix.Kill(-pid, syscall.SIGKILL) // a readiness probe has nothing to finish
@@ -118,7 +119,7 @@ func (s *supervisor) stopSignalOf(u *unit) syscall.Signal {
 // not ended.
 func (s *supervisor) hasLiveDependent(u *unit) bool {
 	for _, d := range s.dependents[u.inst.Entry.Name] {
-		if d.state != over && d.state != pending {
+		if d.state != over && d.state != pending && d.state != stopped {
 			return true
 		}
 	}

@@ -32,6 +32,9 @@ type unit struct {
 	undrained int           // pipes not yet flushed after the exit
 	exit      reaper.Exit   // how the last run ended
 	ready     bool          // latched: dependents may start
+	runReady  bool          // this run is ready (status READY)
+	since     time.Time     // when the state last changed, for status
+	exitAt    time.Time     // when the last run ended
 	failed    bool          // ended for good without success: dependents never start
 
 	restarts []time.Time   // restarts within the last restartWindow
@@ -39,7 +42,9 @@ type unit struct {
 
 	checkDelay time.Duration // the next readiness poll interval
 
-	stopSig syscall.Signal // the stop signal sent in the teardown, 0 before
+	stopSig syscall.Signal // the stop signal sent (teardown or cinit stop), 0 before
+
+	ctl ctlState // what the control plane asked of it (control.go)
 }
 
 // unitState is where a unit is in its life.
@@ -51,16 +56,20 @@ const (
 	exiting                  // reaped; its output is being flushed
 	backoff                  // waiting to be restarted
 	over                     // ended for good, or never to start
+	stopped                  // stopped by cinit stop: it waits for cinit restart
 )
 
-// ended reports whether the unit will not run again.
-func (u *unit) ended() bool { return u.state == over }
+// ended reports whether the unit will not run again. A run that the
+// operator started (cinit restart) has not ended for this purpose: its
+// end leaves cinit waiting for the operator, as a stopped unit does.
+func (u *unit) ended() bool { return u.state == over && !u.ctl.manual }
 
 // start runs one instance: its command in its own process group (see
 // spawn), stdin from /dev/null, stdout and stderr into one pipe (two when
 // cfg.Split), or all three on a terminal (see tty.go), and records it in
 // the table before the loop next reads an exit.
 func (s *supervisor) start(u *unit) {
+	u.stopSig, u.ctl.stopping, u.runReady, u.since = 0, false, false, time.Now()
 	io, env, err := s.stdioFor(u)
 	var reads []*os.File
 	pid := 0
@@ -70,6 +79,7 @@ func (s *supervisor) start(u *unit) {
 	}
 	if err != nil {
 		s.event(output.Event{Kind: "error", Process: u.inst.Name, Text: u.inst.Name + " could not start: " + err.Error()})
+		u.gen, u.exit, u.exitAt = u.gen+1, reaper.Exit{Code: 127}, time.Now()
 		u.state, u.failed = over, true
 		s.endWith(u, 127, u.inst.Name+" could not start, stopping all processes")
 		return
@@ -197,7 +207,7 @@ func (s *supervisor) onExit(e reaper.Exit) {
 	if !ok {
 		return
 	}
-	u.exit, u.state = e, exiting
+	u.exit, u.state, u.since, u.exitAt = e, exiting, time.Now(), time.Now()
 	s.exitedTerminal(u)
 	s.noteReaped(e.Pid)
 	u.undrained = len(u.pipes)
@@ -231,6 +241,8 @@ func (s *supervisor) onEnd(u *unit) {
 		u.state = over
 		s.tear.noteEnd(u)
 		s.stopEligible()
+	case u.ctl.stopping:
+		s.stoppedByRequest(u)
 	case u.pol.Oneshot && e.Code == 0:
 		s.reportExit(u)
 		u.state = over
@@ -265,10 +277,11 @@ func (s *supervisor) describeEnd(u *unit) string {
 }
 
 // endWith handles an instance that ended for good without success (why
-// says how): unless it can die, the teardown starts and code becomes
-// cinit's exit status. Its dependents will never start.
+// says how): unless it can die or the operator started this run, the
+// teardown starts and code becomes cinit's exit status. Its dependents
+// will never start.
 func (s *supervisor) endWith(u *unit, code int, why string) {
-	if u.pol.CanDie {
+	if u.pol.CanDie || u.ctl.manual {
 		s.abandonDependents()
 		s.stopLeftovers()
 		return

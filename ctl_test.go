@@ -1,0 +1,466 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/cinit/cinit/control"
+)
+
+// ctlEnv gives a test its own socket directory: $XDG_RUNTIME_DIR/cinit is
+// the first candidate, so cinit and its clients meet there.
+func ctlEnv(t *testing.T) []string {
+	return []string{"XDG_RUNTIME_DIR=" + t.TempDir()}
+}
+
+// ctlResult is what one client command did.
+type ctlResult struct {
+	code   int
+	stdout string
+	stderr string
+}
+
+// ctl runs a client command in dir and waits for it (hangLimit at most).
+func ctl(t *testing.T, dir string, env []string, args ...string) ctlResult {
+	t.Helper()
+	cmd := ctlCommand(t, dir, env, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := ctlResult{stdout: out.String(), stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("cinit %s: %v", strings.Join(args, " "), err)
+	}
+	return r
+}
+
+// ctlCommand prepares a client command; it is killed after hangLimit.
+func ctlCommand(t *testing.T, dir string, env []string, args ...string) *exec.Cmd {
+	ctx, cancel := context.WithTimeout(context.Background(), hangLimit)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, cinitBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "GORACE=atexit_sleep_ms=0", "CINIT_SOCKET="), env...)
+	return cmd
+}
+
+// want checks a client's exit status and that its output contains substr.
+func (r ctlResult) want(t *testing.T, code int, substr string) {
+	t.Helper()
+	if r.code != code || !strings.Contains(r.stdout+r.stderr, substr) {
+		t.Fatalf("exit %d, output %q %q; want exit %d and %q", r.code, r.stdout, r.stderr, code, substr)
+	}
+}
+
+// statusOf runs status --json and decodes it.
+func statusOf(t *testing.T, dir string, env []string, names ...string) control.Status {
+	t.Helper()
+	r := ctl(t, dir, env, append([]string{"status", "--json"}, names...)...)
+	var st control.Status
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("status --json: %v in %q (stderr %q)", err, r.stdout, r.stderr)
+	}
+	return st
+}
+
+// runPid is the pid cinit printed for name's last start so far.
+func runPid(r *procRun, name string) int {
+	r.mu.Lock()
+	lines := append([]string(nil), r.seen...)
+	r.mu.Unlock()
+	return pidOf(lines, name)
+}
+
+func TestControlStatusAndSelection(t *testing.T) {
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("block")+"\nworker: "+helperLine("block")+"\n")
+	r := startCinit(t, dir, env, "-m", "web=2")
+	r.waitAll("cinit", "web.1 started", "web.2 started", "worker started")
+
+	res := ctl(t, dir, env, "status")
+	res.want(t, 0, "PROCESS")
+	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+	if len(lines) != 4 || !strings.Contains(lines[1], strconv.Itoa(runPid(r, "web.1"))) || !strings.Contains(lines[3], "running") {
+		t.Fatalf("status:\n%s", res.stdout)
+	}
+	st := statusOf(t, dir, env)
+	if st.Cinit.Phase != "running" || len(st.Processes) != 3 || st.Processes[2].Pid != runPid(r, "worker") || st.Processes[0].Type != "web" {
+		t.Fatalf("status --json: %+v", st)
+	}
+	for _, c := range []struct {
+		names []string
+		n     int
+	}{{[]string{"web"}, 2}, {[]string{"web.2"}, 1}, {[]string{"w*"}, 3}, {[]string{"all"}, 3}, {[]string{"worker", "web.1"}, 2}} {
+		if got := statusOf(t, dir, env, c.names...); len(got.Processes) != c.n {
+			t.Errorf("status %v: %d processes, want %d", c.names, len(got.Processes), c.n)
+		}
+	}
+	res = ctl(t, dir, env, "status", "web", "nope")
+	res.want(t, 4, `"nope"`)
+	if res.stdout != "" {
+		t.Errorf("status nope printed %q", res.stdout)
+	}
+	ctl(t, dir, env, "ps", "worker").want(t, 0, "worker")
+	ctl(t, dir, env, "status", "--bogus").want(t, 2, "bogus")
+	r.signal(syscall.SIGTERM)
+	if code, _ := r.wait(); code != 0 {
+		t.Fatalf("cinit exited %d", code)
+	}
+}
+
+func TestControlProbe(t *testing.T) {
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("block")+"\nworker: "+helperLine("block")+"\n")
+	flag := filepath.Join(dir, "web-ready")
+	r := startCinit(t, dir, env, "--ready", "web=file:"+flag)
+	r.waitAll("cinit", "web started", "worker started")
+
+	ctl(t, dir, env, "probe").want(t, 1, "not ready: web starting")
+	ctl(t, dir, env, "probe", "--live").want(t, 0, "alive")
+	ctl(t, dir, env, "status", "web").want(t, 3, "starting")
+	os.WriteFile(flag, nil, 0o644)
+	r.waitLine("cinit", "web is ready")
+	ctl(t, dir, env, "probe").want(t, 0, "ready")
+	ctl(t, dir, env, "probe", "web").want(t, 0, "ready")
+	if res := ctl(t, dir, env, "probe", "-q"); res.code != 0 || res.stdout != "" {
+		t.Errorf("probe -q: exit %d, %q", res.code, res.stdout)
+	}
+	// probe exits only 0 or 1: a usage error and no cinit are 1 too.
+	ctl(t, dir, env, "probe", "--bogus").want(t, 1, "bogus")
+	ctl(t, dir, env, "probe", "nope").want(t, 1, "nope")
+	ctl(t, t.TempDir(), ctlEnv(t), "probe").want(t, 1, "cinit not reachable")
+	ctl(t, t.TempDir(), ctlEnv(t), "status").want(t, 7, "not running")
+	r.signal(syscall.SIGTERM)
+	r.wait()
+}
+
+func TestControlStopIsNotAFailure(t *testing.T) {
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("trapterm")+"\nworker: "+helperLine("trapterm")+"\n")
+	r := startCinit(t, dir, env, "--stop-signal", "worker=QUIT")
+	r.waitLine("web", "ready")
+	r.waitLine("worker", "ready")
+	web := runPid(r, "web")
+
+	ctl(t, dir, env, "stop", "worker").want(t, 0, "worker stopped")
+	r.waitLine("worker", "got quit")
+	r.waitLine("cinit", "stop worker requested by pid")
+	ctl(t, dir, env, "status").want(t, 3, "stopped")
+	ctl(t, dir, env, "probe").want(t, 0, "ready") // stopped on purpose
+	// Everything stopped: cinit keeps running and waits.
+	ctl(t, dir, env, "stop", "all").want(t, 0, "web stopped")
+	if st := statusOf(t, dir, env); st.Cinit.Phase != "running" || st.Processes[0].State != "stopped" || st.Processes[0].Want != "down" {
+		t.Fatalf("after stop all: %+v", st)
+	}
+	ctl(t, dir, env, "restart", "all").want(t, 0, "worker running")
+	r.waitLine("web", "ready") // the new runs' signal handlers are set
+	r.waitLine("worker", "ready")
+	st := statusOf(t, dir, env)
+	if st.Processes[0].Pid == web || st.Processes[0].Pid == 0 || st.Processes[0].Restarts != 1 {
+		t.Fatalf("after restart all: %+v", st.Processes[0])
+	}
+	r.signal(syscall.SIGTERM)
+	if code, _ := r.wait(); code != 0 {
+		t.Fatalf("cinit exited %d, want 0", code)
+	}
+}
+
+func TestControlStopTwiceKills(t *testing.T) {
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("ignoreterm")+"\nworker: "+helperLine("block")+"\n")
+	r := startCinit(t, dir, env, "-t", "1h")
+	r.waitAll("web", "ready")
+	r.waitAll("cinit", "worker started")
+	ctl(t, dir, env, "stop", "--no-wait", "web").want(t, 0, "web stopping")
+	ctl(t, dir, env, "stop", "web").want(t, 0, "web stopped") // would wait an hour without the kill
+	r.waitLine("cinit", "web was killed by SIGKILL")
+	ctl(t, dir, env, "status", "worker").want(t, 0, "running")
+	r.signal(syscall.SIGTERM)
+	r.wait()
+}
+
+func TestControlRestartWaitsForReadiness(t *testing.T) {
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("block")+"\n")
+	flag := filepath.Join(dir, "ready")
+	os.WriteFile(flag, nil, 0o644)
+	r := startCinit(t, dir, env, "--ready", "web=file:"+flag)
+	r.waitLine("cinit", "web is ready")
+	first := runPid(r, "web")
+	os.Remove(flag)
+
+	restart := ctlCommand(t, dir, env, "restart", "web")
+	var out bytes.Buffer
+	restart.Stdout = &out
+	if err := restart.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.waitLine("cinit", "web started with pid")
+	ctl(t, dir, env, "probe").want(t, 1, "web starting")
+	os.WriteFile(flag, nil, 0o644) // only now may the restart return
+	if err := restart.Wait(); err != nil {
+		t.Fatalf("restart: %v (%s)", err, out.String())
+	}
+	st := statusOf(t, dir, env)
+	if p := st.Processes[0]; p.Pid == first || p.State != "running" || !p.Ready || p.Restarts != 1 {
+		t.Fatalf("after restart: %+v", p)
+	}
+	r.waitLine("cinit", "web is ready")
+	r.signal(syscall.SIGTERM)
+	r.wait()
+}
+
+func TestControlRestartThatExitsFails(t *testing.T) {
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("block")+"\nworker: "+helperLine("block")+"\n")
+	r := startCinit(t, dir, env, "--ready", "web=file:"+filepath.Join(dir, "never"))
+	r.waitAll("cinit", "web started", "worker started")
+
+	restart := ctlCommand(t, dir, env, "restart", "web")
+	var errb bytes.Buffer
+	restart.Stderr = &errb
+	if err := restart.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.waitLine("cinit", "restart web requested")
+	r.waitLine("cinit", "web started with pid")
+	ctl(t, dir, env, "kill", "-s", "KILL", "web").want(t, 0, "web")
+	err := restart.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(errb.String(), "killed by SIGKILL before it was ready") {
+		t.Fatalf("restart: %v, %q; want exit 1 naming the kill", err, errb.String())
+	}
+	// An operator's run that fails does not tear the container down.
+	ctl(t, dir, env, "status", "web").want(t, 3, "failed")
+	ctl(t, dir, env, "status", "worker").want(t, 0, "running")
+	r.signal(syscall.SIGTERM)
+	r.wait()
+}
+
+func TestControlClientGoneMidRestart(t *testing.T) {
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("block")+"\n")
+	flag := filepath.Join(dir, "ready")
+	r := startCinit(t, dir, env, "--ready", "web=file:"+flag)
+	r.waitLine("cinit", "web started")
+
+	restart := ctlCommand(t, dir, env, "restart", "web")
+	if err := restart.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.waitLine("cinit", "restart web requested")
+	restart.Process.Kill()
+	restart.Wait()
+	r.waitLine("cinit", "web started with pid")
+	os.WriteFile(flag, nil, 0o644)
+	r.waitLine("cinit", "web is ready")
+	ctl(t, dir, env, "probe").want(t, 0, "ready")
+	r.signal(syscall.SIGTERM)
+	r.wait()
+}
+
+func TestControlKill(t *testing.T) {
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("trapterm")+"\nworker: "+helperLine("block")+"\n")
+	r := startCinit(t, dir, env)
+	r.waitAll("web", "ready")
+	r.waitAll("cinit", "worker started")
+	web := runPid(r, "web")
+	ctl(t, dir, env, "kill", "-s", "HUP", "web").want(t, 0, "web running (pid "+strconv.Itoa(web)+")")
+	r.waitLine("web", "got hangup")
+	r.waitLine("cinit", "kill -s HUP web requested by pid")
+	ctl(t, dir, env, "kill", "-s", "NOPE", "web").want(t, 2, "NOPE")
+	ctl(t, dir, env, "kill", "web", "nope").want(t, 4, "nope")
+	ctl(t, dir, env, "kill").want(t, 2, "name a process")
+	// A TERM to a process that is not can-die ends the container as its
+	// own exit would.
+	ctl(t, dir, env, "kill", "worker").want(t, 0, "worker")
+	r.waitLine("cinit", "worker was killed by SIGTERM")
+	if code, _ := r.wait(); code != 143 {
+		t.Fatalf("cinit exited %d, want 143 (worker's status)", code)
+	}
+}
+
+func TestControlQuitIsSIGTERM(t *testing.T) {
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("trapterm")+"\n")
+	r := startCinit(t, dir, env)
+	r.waitLine("web", "ready")
+	ctl(t, dir, env, "quit").want(t, 0, "stopping")
+	r.waitLine("web", "got terminated")
+	code, _ := r.wait()
+	if code != 0 {
+		t.Fatalf("cinit exited %d, want 0 as after SIGTERM", code)
+	}
+	if socks, _ := filepath.Glob(filepath.Join(strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR="), "cinit", "*.sock")); len(socks) != 0 {
+		t.Errorf("sockets left after exit: %v", socks)
+	}
+}
+
+func TestControlDuringTeardown(t *testing.T) {
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("ignoreterm")+"\nworker: "+helperLine("block")+"\n")
+	r := startCinit(t, dir, env, "-t", "1h")
+	r.waitAll("web", "ready")
+	r.waitAll("cinit", "worker started")
+	r.signal(syscall.SIGTERM)
+	r.waitLine("cinit", "worker was killed by SIGTERM")
+	// web ignores TERM and has an hour: the teardown waits for it.
+	st := statusOf(t, dir, env)
+	if st.Cinit.Phase != "stopping" || st.Processes[0].State != "stopping" {
+		t.Fatalf("status during the teardown: %+v", st)
+	}
+	ctl(t, dir, env, "probe").want(t, 1, "stopping")
+	ctl(t, dir, env, "probe", "--live").want(t, 1, "stopping")
+	ctl(t, dir, env, "restart", "web").want(t, 1, "stopping")
+	ctl(t, dir, env, "stop", "web").want(t, 1, "stopping")
+	ctl(t, dir, env, "quit").want(t, 1, "stopping")
+	ctl(t, dir, env, "kill", "-s", "KILL", "web").want(t, 0, "web")
+	if code, _ := r.wait(); code != 137 {
+		t.Fatalf("cinit exited %d, want 137", code)
+	}
+}
+
+func TestControlStaleSocketReplaced(t *testing.T) {
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("block")+"\n")
+	r := startCinit(t, dir, env)
+	r.waitLine("cinit", "web started")
+	web := runPid(r, "web")
+	r.cmd.Process.Kill() // cinit dies without a word
+	r.wait()
+	syscall.Kill(-web, syscall.SIGKILL)
+	ctl(t, dir, env, "status").want(t, 7, "stale socket")
+	ctl(t, dir, env, "probe").want(t, 1, "stale socket")
+
+	r2 := startCinit(t, dir, env)
+	r2.waitLine("cinit", "web started")
+	ctl(t, dir, env, "status").want(t, 0, strconv.Itoa(runPid(r2, "web")))
+	r2.signal(syscall.SIGTERM)
+	r2.wait()
+}
+
+func TestControlSecondCinitSameRoot(t *testing.T) {
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("block")+"\n")
+	a := startCinit(t, dir, env)
+	a.waitLine("cinit", "web started")
+	st := statusOf(t, dir, env)
+
+	b := startCinit(t, dir, env)
+	b.waitLine("cinit", "web started")
+	if got := statusOf(t, dir, env); got.Cinit.Pid != st.Cinit.Pid {
+		t.Errorf("status reaches pid %d, want the first cinit %d", got.Cinit.Pid, st.Cinit.Pid)
+	}
+	code, _, stderr := runCinit(t, dir, env, "--socket", st.Cinit.Socket)
+	if code != 2 || !strings.Contains(stderr, "--socket") {
+		t.Errorf("explicit --socket that is taken: exit %d, %q; want 2", code, stderr)
+	}
+	b.signal(syscall.SIGTERM)
+	b.wait()
+	if !strings.Contains(b.err.String(), "belongs to the cinit with pid "+strconv.Itoa(st.Cinit.Pid)) {
+		t.Errorf("second cinit's stderr %q: want a warning naming pid %d", b.err.String(), st.Cinit.Pid)
+	}
+	ctl(t, dir, env, "status").want(t, 0, "web")
+	a.signal(syscall.SIGTERM)
+	a.wait()
+}
+
+func TestControlTwoDirectories(t *testing.T) {
+	env := ctlEnv(t)
+	dirA := writeProcfile(t, "web: "+helperLine("block")+"\n")
+	dirB := writeProcfile(t, "web: "+helperLine("block")+"\nother: "+helperLine("block")+"\n")
+	a := startCinit(t, dirA, env)
+	a.waitLine("cinit", "web started")
+	b := startCinit(t, dirB, env)
+	b.waitAll("cinit", "web started", "other started")
+	if st := statusOf(t, dirA, env); len(st.Processes) != 1 || st.Processes[0].Pid != runPid(a, "web") {
+		t.Errorf("status in A: %+v", st.Processes)
+	}
+	if st := statusOf(t, dirB, env); len(st.Processes) != 2 || st.Processes[0].Pid != runPid(b, "web") {
+		t.Errorf("status in B: %+v", st.Processes)
+	}
+	ctl(t, t.TempDir(), env, "status").want(t, 7, "several")
+	ctl(t, dirA, env, "stop", "web").want(t, 0, "web stopped")
+	ctl(t, dirB, env, "status", "web").want(t, 0, "running")
+	a.signal(syscall.SIGTERM)
+	a.wait()
+	b.signal(syscall.SIGTERM)
+	b.wait()
+}
+
+func TestControlOtherUserIsRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run a client as another user")
+	}
+	setpriv := requireTool(t, "setpriv")
+	shared, err := os.MkdirTemp("", "cinit-uid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(shared)
+	os.Chmod(shared, 0o755)
+	bin := filepath.Join(shared, "cinit")
+	copyFile(t, cinitBin, bin)
+	sock := filepath.Join(shared, "s.sock")
+	dir := writeProcfile(t, "web: "+helperLine("block")+"\n")
+	r := startCinit(t, dir, nil, "--socket", sock)
+	r.waitLine("cinit", "web started")
+
+	run := func() ctlResult {
+		cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin, "status", "--socket", sock)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		res := ctlResult{stdout: out.String()}
+		if ee, ok := err.(*exec.ExitError); ok {
+			res.code = ee.ExitCode()
+		}
+		return res
+	}
+	run().want(t, 7, "permission denied") // the file mode stops it
+	os.Chmod(sock, 0o666)
+	run().want(t, 7, "only uid 0") // the peer check stops it
+	ctl(t, dir, nil, "status", "--socket", sock).want(t, 0, "web")
+	r.signal(syscall.SIGTERM)
+	r.wait()
+}
+
+// copyFile copies an executable.
+func copyFile(t *testing.T, from, to string) {
+	in, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+}
+
+func TestSingleCommandModeOpensNoSocket(t *testing.T) {
+	env := ctlEnv(t)
+	dir := t.TempDir()
+	code, _, _ := runCinit(t, dir, env, "--", "/bin/sh", "-c", "exit 0")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if socks, _ := filepath.Glob(filepath.Join(strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR="), "cinit", "*")); len(socks) != 0 {
+		t.Errorf("single-command mode made %v", socks)
+	}
+}
