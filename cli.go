@@ -307,6 +307,7 @@ Control of a running cinit start (flags after the command; exit 0 done,
   cinit restart [--no-wait] [--timeout D] NAME...|all  restart, wait until ready
   cinit stop [--no-wait] NAME...|all               stop; cinit keeps running
   cinit kill [-s SIGNAL] NAME...|all               signal the process groups
+  cinit logs [-f] [-n N] [--json] [NAME...]        recent output; -f follows
   cinit probe [--live] [--timeout D] [-q] [NAME...] health check: exits 0 or 1
   cinit quit                                       stop everything (as SIGTERM)
   Each takes --socket PATH, --procfile PATH and -d/--root DIR to find cinit.

@@ -69,6 +69,7 @@ var controlCommands = map[string]func(*ctlClient) int{
 	"kill":    (*ctlClient).kill,
 	"probe":   (*ctlClient).probe,
 	"quit":    (*ctlClient).quit,
+	"logs":    (*ctlClient).logs,
 }
 
 // isControlCommand reports whether word is a client command.
@@ -425,6 +426,28 @@ func (c *ctlClient) quit() int {
 		return c.failWith(err)
 	}
 	fmt.Fprintln(c.stdout, "cinit is stopping")
+	return exitDone
+}
+
+// logs prints the last lines of cinit's output and, with -f, follows
+// it until cinit's output ends. Color and timestamps follow the client's
+// own stdout, as cinit's do.
+func (c *ctlClient) logs() int {
+	tty := isTerminal(os.Stdout)
+	req := &control.Request{Lines: &c.lines, Follow: c.follow, Timestamps: tty,
+		Color: useColor(options{color: "auto"}, tty, os.Getenv)}
+	if c.jsonOut {
+		req.Format = "json"
+	}
+	cl, _, err := c.call(req, shortDeadline())
+	if err != nil {
+		return c.failWith(err)
+	}
+	defer cl.Close()
+	cl.SetDeadline(time.Time{})
+	if _, err := io.Copy(c.stdout, cl); err != nil {
+		return c.failWith(&control.UnreachableError{Err: err, Msg: "lost the connection to cinit: " + err.Error()})
+	}
 	return exitDone
 }
 

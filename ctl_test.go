@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cinit/cinit/control"
 )
@@ -462,5 +464,151 @@ func TestSingleCommandModeOpensNoSocket(t *testing.T) {
 	}
 	if socks, _ := filepath.Glob(filepath.Join(strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR="), "cinit", "*")); len(socks) != 0 {
 		t.Errorf("single-command mode made %v", socks)
+	}
+}
+
+func TestControlLogs(t *testing.T) {
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "chatty: "+helperLine("lines 500")+"\nweb: "+helperLine("trapterm")+"\n")
+	r := startCinit(t, dir, env, "-c", "chatty")
+	r.waitLine("cinit", "chatty exited with code 0")
+	r.waitLine("web", "ready")
+
+	res := ctl(t, dir, env, "logs", "-n", "3", "chatty")
+	res.want(t, 0, "chatty.1 line 500")
+	// The lines of chatty and cinit's messages about it.
+	want := "chatty | chatty.1 line 499\nchatty | chatty.1 line 500\ncinit  | chatty exited with code 0\n"
+	if res.stdout != want {
+		t.Errorf("logs -n 3 chatty:\n%s\nwant:\n%s", res.stdout, want)
+	}
+	res = ctl(t, dir, env, "logs", "-n", "2", "--json", "chatty")
+	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("logs --json: %q", res.stdout)
+	}
+	var last struct{ Name, Stream, Line, Event, Process string }
+	if err := json.Unmarshal([]byte(lines[1]), &last); err != nil || last.Event != "exit" || last.Process != "chatty" {
+		t.Errorf("logs --json last line %q (%v): want chatty's exit event", lines[1], err)
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &last); err != nil || last.Name != "chatty" || last.Stream != "stdout" || last.Line != "chatty.1 line 500" {
+		t.Errorf("logs --json line %q (%v)", lines[0], err)
+	}
+	ctl(t, dir, env, "logs", "nope").want(t, 4, "nope")
+
+	// A follower gets new lines, then the end of cinit's output.
+	follow := ctlCommand(t, dir, env, "logs", "-f", "-n", "1", "web")
+	var out lockedBuffer
+	follow.Stdout = &out
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	out.waitFor(t, "web    | ready\n") // the follower is registered
+	ctl(t, dir, env, "kill", "-s", "HUP", "web").want(t, 0, "web")
+	r.waitLine("web", "got hangup")
+	out.waitFor(t, "got hangup")
+	r.signal(syscall.SIGTERM)
+	r.wait()
+	if err := follow.Wait(); err != nil {
+		t.Fatalf("follower: %v", err)
+	}
+	if got := out.String(); !strings.HasPrefix(got, "web    | ready\n") || !strings.HasSuffix(got, "web exited with code 0\n") || strings.Contains(got, "chatty") {
+		t.Errorf("follower of web got:\n%s\nwant web's lines, ending with its exit", got)
+	}
+}
+
+// lockedBuffer collects a client's output while the test reads it.
+type lockedBuffer struct {
+	mu   sync.Mutex
+	b    bytes.Buffer
+	more chan struct{}
+}
+
+// Write appends p.
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.more == nil {
+		l.more = make(chan struct{}, 1)
+	}
+	select {
+	case l.more <- struct{}{}:
+	default:
+	}
+	return l.b.Write(p)
+}
+
+// String returns what was written.
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitFor waits until the output contains substr.
+func (l *lockedBuffer) waitFor(t *testing.T, substr string) {
+	t.Helper()
+	deadline := time.After(hangLimit)
+	for !strings.Contains(l.String(), substr) {
+		l.mu.Lock()
+		if l.more == nil {
+			l.more = make(chan struct{}, 1)
+		}
+		more := l.more
+		l.mu.Unlock()
+		select {
+		case <-more:
+		case <-deadline:
+			t.Fatalf("no %q after %v in %q", substr, hangLimit, l.String())
+		}
+	}
+}
+
+func TestControlStoppedFollowerDropsAndSlowsNothing(t *testing.T) {
+	env := ctlEnv(t)
+	const n = 400000 // about 9 MB: more than a follower may fall behind
+	flag := filepath.Join(t.TempDir(), "go")
+	dir := writeProcfile(t, "web: "+helperLine("block")+"\nchatty: "+helperLine("lines "+strconv.Itoa(n))+"\n")
+	r := startCinit(t, dir, env, "-c", "chatty", "--ready", "web=file:"+flag, "--after", "chatty=web")
+	r.waitLine("cinit", "web started")
+
+	// Two followers; both have printed their first line, so both are
+	// registered. One is then stopped.
+	var followers [2]*exec.Cmd
+	var outs [2]lockedBuffer
+	for i := range followers {
+		followers[i] = ctlCommand(t, dir, env, "logs", "-f", "-n", "1")
+		followers[i].Stdout = &outs[i]
+		if err := followers[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+		outs[i].waitFor(t, "\n")
+	}
+	stopped := followers[0]
+	stopped.Process.Signal(syscall.SIGSTOP)
+	defer stopped.Process.Signal(syscall.SIGCONT)
+
+	os.WriteFile(flag, nil, 0o644) // web is ready: chatty starts
+	r.waitLine("cinit", "chatty exited with code 0")
+	r.mu.Lock()
+	got := len(r.names["chatty"])
+	r.mu.Unlock()
+	if got != n {
+		t.Fatalf("stdout has %d of chatty's %d lines while a follower is stopped", got, n)
+	}
+	outs[1].waitFor(t, "chatty exited with code 0")
+
+	stopped.Process.Signal(syscall.SIGCONT)
+	outs[0].waitFor(t, "lines dropped (reader too slow)")
+	r.signal(syscall.SIGTERM)
+	if code, _ := r.wait(); code != 0 {
+		t.Fatalf("cinit exited %d", code)
+	}
+	for i, f := range followers {
+		if err := f.Wait(); err != nil {
+			t.Errorf("follower %d: %v", i, err)
+		}
+		if got := outs[i].String(); !strings.HasSuffix(got, "web was killed by SIGTERM\n") {
+			t.Errorf("follower %d ends with %q, want cinit's last line", i, got[max(0, len(got)-200):])
+		}
 	}
 }

@@ -144,6 +144,9 @@ func (c *Client) ReadLine() ([]byte, error) {
 	return line[:len(line)-1], nil
 }
 
+// Read reads the bytes of a stream that follow the reply.
+func (c *Client) Read(p []byte) (int, error) { return c.r.Read(p) }
+
 // Conn returns the underlying connection, for streams that send input
 // after the request (what the server's [Conn.Read] sees).
 func (c *Client) Conn() *net.UnixConn { return c.conn }

@@ -44,9 +44,14 @@ type Request struct {
 	Wait      bool     `json:"wait,omitempty"`       // restart, stop: reply when done
 	TimeoutMS int64    `json:"timeout_ms,omitempty"` // restart: how long the wait may take
 	Signal    string   `json:"signal,omitempty"`     // signal: the signal's name or number
-	Lines     int      `json:"lines,omitempty"`      // logs: how many past lines
+	Lines     *int     `json:"lines,omitempty"`      // logs: how many past lines (absent: 100)
 	Follow    bool     `json:"follow,omitempty"`     // logs: then follow
 	Live      bool     `json:"live,omitempty"`       // probe: liveness instead of readiness
+	// logs: how the lines are printed: Format "text" (the default) or
+	// "json", as cinit's --log-format; Color and Timestamps for text.
+	Format     string `json:"format,omitempty"`
+	Color      bool   `json:"color,omitempty"`
+	Timestamps bool   `json:"timestamps,omitempty"`
 
 	// Raw is the request line as received.
 	Raw json.RawMessage `json:"-"`

@@ -15,9 +15,10 @@ import (
 
 // Deadlines of a connection.
 const (
-	RequestDeadline = 5 * time.Second // to send the whole request line
-	replyDeadline   = 5 * time.Second // for the client to take the reply
-	closeGrace      = time.Second     // for streams to finish at Close
+	RequestDeadline = 5 * time.Second  // to send the whole request line
+	replyDeadline   = 5 * time.Second  // for the client to take the reply
+	closeGrace      = time.Second      // at Close: how long a stream's write may block
+	closeBound      = 10 * time.Second // at Close: how long streams may take in all
 )
 
 // Peer is the process at the other end of a connection, from SO_PEERCRED.
@@ -88,17 +89,27 @@ func (c *Call) send(a answer) {
 // Conn is a connection handed to a [Stream]. Read returns what the client
 // sends after its request line; Write sends to the client.
 type Conn struct {
-	c    *net.UnixConn
-	r    *bufio.Reader
-	gone chan struct{}
-	once sync.Once
+	c       *net.UnixConn
+	r       *bufio.Reader
+	closing <-chan struct{} // the server's
+	gone    chan struct{}
+	once    sync.Once
 }
 
 // Read reads what the client sent after its request.
 func (c *Conn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
-// Write writes p to the client.
-func (c *Conn) Write(p []byte) (int, error) { return c.c.Write(p) }
+// Write writes p to the client. Once the server is closing, a write that
+// blocks for closeGrace fails: a client that keeps reading gets the rest
+// of its stream, one that stopped reading does not hold cinit's exit.
+func (c *Conn) Write(p []byte) (int, error) {
+	select {
+	case <-c.closing:
+		c.c.SetWriteDeadline(time.Now().Add(closeGrace))
+	default:
+	}
+	return c.c.Write(p)
+}
 
 // SetWriteDeadline bounds the writes to come (zero: none).
 func (c *Conn) SetWriteDeadline(t time.Time) error { return c.c.SetWriteDeadline(t) }
@@ -227,7 +238,7 @@ func (s *Server) serve(c *net.UnixConn) {
 		return
 	}
 	c.SetWriteDeadline(time.Time{})
-	a.stream(&Conn{c: c, r: r, gone: make(chan struct{})})
+	a.stream(&Conn{c: c, r: r, closing: s.closing, gone: make(chan struct{})})
 	c.Close()
 }
 
@@ -285,9 +296,9 @@ func (s *Server) drop(c *net.UnixConn) {
 }
 
 // Close stops accepting, removes the socket file, closes connections still
-// sending their request, gives the others closeGrace to finish (streams
-// end when their source does), then closes them too, and waits for every
-// goroutine of the server. Every Handler must have answered or be about to.
+// sending their request, lets streams finish (they end when their source
+// does; a write that blocks for closeGrace fails), closes what is left
+// after closeBound, and waits for every goroutine of the server. Every Handler must have answered or be about to.
 // Close may be called more than once.
 func (s *Server) Close() {
 	s.closed.Do(s.close)
@@ -299,6 +310,8 @@ func (s *Server) close() {
 	for c, past := range s.conns {
 		if !past {
 			c.Close()
+		} else {
+			c.SetWriteDeadline(time.Now().Add(closeGrace)) // a write blocked now
 		}
 	}
 	s.mu.Unlock()
@@ -308,7 +321,7 @@ func (s *Server) close() {
 	select {
 	case <-done:
 		return
-	case <-time.After(closeGrace):
+	case <-time.After(closeBound):
 	}
 	s.mu.Lock()
 	for c := range s.conns {

@@ -77,6 +77,7 @@ var commands = map[string]command{
 	"stop":    {names: true, do: (*supervisor).ctlStop},
 	"signal":  {names: true, do: (*supervisor).ctlSignal},
 	"quit":    {do: (*supervisor).ctlQuit},
+	"logs":    {do: (*supervisor).ctlLogs},
 }
 
 // serveControl starts the control server, if there is one, with every
