@@ -599,6 +599,7 @@ func TestControlStoppedFollowerDropsAndSlowsNothing(t *testing.T) {
 
 	stopped.Process.Signal(syscall.SIGCONT)
 	outs[0].waitFor(t, "lines dropped (reader too slow)")
+	outs[0].waitFor(t, "chatty exited with code 0") // caught up
 	r.signal(syscall.SIGTERM)
 	if code, _ := r.wait(); code != 0 {
 		t.Fatalf("cinit exited %d", code)
