@@ -85,6 +85,7 @@ func runPid(r *procRun, name string) int {
 }
 
 func TestControlStatusAndSelection(t *testing.T) {
+	t.Parallel()
 	env := ctlEnv(t)
 	dir := writeProcfile(t, "web: "+helperLine("block")+"\nworker: "+helperLine("block")+"\n")
 	r := startCinit(t, dir, env, "-m", "web=2")
@@ -122,6 +123,7 @@ func TestControlStatusAndSelection(t *testing.T) {
 }
 
 func TestControlProbe(t *testing.T) {
+	t.Parallel()
 	env := ctlEnv(t)
 	dir := writeProcfile(t, "web: "+helperLine("block")+"\nworker: "+helperLine("block")+"\n")
 	flag := filepath.Join(dir, "web-ready")
@@ -148,6 +150,7 @@ func TestControlProbe(t *testing.T) {
 }
 
 func TestControlStopIsNotAFailure(t *testing.T) {
+	t.Parallel()
 	env := ctlEnv(t)
 	dir := writeProcfile(t, "web: "+helperLine("trapterm")+"\nworker: "+helperLine("trapterm")+"\n")
 	r := startCinit(t, dir, env, "--stop-signal", "worker=QUIT")
@@ -179,6 +182,7 @@ func TestControlStopIsNotAFailure(t *testing.T) {
 }
 
 func TestControlStopTwiceKills(t *testing.T) {
+	t.Parallel()
 	env := ctlEnv(t)
 	dir := writeProcfile(t, "web: "+helperLine("ignoreterm")+"\nworker: "+helperLine("block")+"\n")
 	r := startCinit(t, dir, env, "-t", "1h")
@@ -193,6 +197,7 @@ func TestControlStopTwiceKills(t *testing.T) {
 }
 
 func TestControlRestartWaitsForReadiness(t *testing.T) {
+	t.Parallel()
 	env := ctlEnv(t)
 	dir := writeProcfile(t, "web: "+helperLine("block")+"\n")
 	flag := filepath.Join(dir, "ready")
@@ -224,6 +229,7 @@ func TestControlRestartWaitsForReadiness(t *testing.T) {
 }
 
 func TestControlRestartThatExitsFails(t *testing.T) {
+	t.Parallel()
 	env := ctlEnv(t)
 	dir := writeProcfile(t, "web: "+helperLine("block")+"\nworker: "+helperLine("block")+"\n")
 	r := startCinit(t, dir, env, "--ready", "web=file:"+filepath.Join(dir, "never"))
@@ -250,6 +256,7 @@ func TestControlRestartThatExitsFails(t *testing.T) {
 }
 
 func TestControlClientGoneMidRestart(t *testing.T) {
+	t.Parallel()
 	env := ctlEnv(t)
 	dir := writeProcfile(t, "web: "+helperLine("block")+"\n")
 	flag := filepath.Join(dir, "ready")
@@ -272,6 +279,7 @@ func TestControlClientGoneMidRestart(t *testing.T) {
 }
 
 func TestControlKill(t *testing.T) {
+	t.Parallel()
 	env := ctlEnv(t)
 	dir := writeProcfile(t, "web: "+helperLine("trapterm")+"\nworker: "+helperLine("block")+"\n")
 	r := startCinit(t, dir, env)
@@ -294,6 +302,7 @@ func TestControlKill(t *testing.T) {
 }
 
 func TestControlQuitIsSIGTERM(t *testing.T) {
+	t.Parallel()
 	env := ctlEnv(t)
 	dir := writeProcfile(t, "web: "+helperLine("trapterm")+"\n")
 	r := startCinit(t, dir, env)
@@ -310,6 +319,7 @@ func TestControlQuitIsSIGTERM(t *testing.T) {
 }
 
 func TestControlDuringTeardown(t *testing.T) {
+	t.Parallel()
 	env := ctlEnv(t)
 	dir := writeProcfile(t, "web: "+helperLine("ignoreterm")+"\nworker: "+helperLine("block")+"\n")
 	r := startCinit(t, dir, env, "-t", "1h")
@@ -334,6 +344,7 @@ func TestControlDuringTeardown(t *testing.T) {
 }
 
 func TestControlStaleSocketReplaced(t *testing.T) {
+	t.Parallel()
 	env := ctlEnv(t)
 	dir := writeProcfile(t, "web: "+helperLine("block")+"\n")
 	r := startCinit(t, dir, env)
@@ -353,6 +364,7 @@ func TestControlStaleSocketReplaced(t *testing.T) {
 }
 
 func TestControlSecondCinitSameRoot(t *testing.T) {
+	t.Parallel()
 	env := ctlEnv(t)
 	dir := writeProcfile(t, "web: "+helperLine("block")+"\n")
 	a := startCinit(t, dir, env)
@@ -379,6 +391,7 @@ func TestControlSecondCinitSameRoot(t *testing.T) {
 }
 
 func TestControlTwoDirectories(t *testing.T) {
+	t.Parallel()
 	env := ctlEnv(t)
 	dirA := writeProcfile(t, "web: "+helperLine("block")+"\n")
 	dirB := writeProcfile(t, "web: "+helperLine("block")+"\nother: "+helperLine("block")+"\n")
@@ -402,6 +415,7 @@ func TestControlTwoDirectories(t *testing.T) {
 }
 
 func TestControlOtherUserIsRefused(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run a client as another user")
 	}
@@ -456,6 +470,7 @@ func copyFile(t *testing.T, from, to string) {
 }
 
 func TestSingleCommandModeOpensNoSocket(t *testing.T) {
+	t.Parallel()
 	env := ctlEnv(t)
 	dir := t.TempDir()
 	code, _, _ := runCinit(t, dir, env, "--", "/bin/sh", "-c", "exit 0")
@@ -468,6 +483,7 @@ func TestSingleCommandModeOpensNoSocket(t *testing.T) {
 }
 
 func TestControlLogs(t *testing.T) {
+	t.Parallel()
 	env := ctlEnv(t)
 	dir := writeProcfile(t, "chatty: "+helperLine("lines 500")+"\nweb: "+helperLine("trapterm")+"\n")
 	r := startCinit(t, dir, env, "-c", "chatty")
@@ -564,8 +580,9 @@ func (l *lockedBuffer) waitFor(t *testing.T, substr string) {
 }
 
 func TestControlStoppedFollowerDropsAndSlowsNothing(t *testing.T) {
+	t.Parallel()
 	env := ctlEnv(t)
-	const n = 400000 // about 9 MB: more than a follower may fall behind
+	const n = 300000 // about 7 MB: more than a follower may fall behind (4 MiB)
 	flag := filepath.Join(t.TempDir(), "go")
 	dir := writeProcfile(t, "web: "+helperLine("block")+"\nchatty: "+helperLine("lines "+strconv.Itoa(n))+"\n")
 	r := startCinit(t, dir, env, "-c", "chatty", "--ready", "web=file:"+flag, "--after", "chatty=web")
