@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -207,7 +206,7 @@ func (c *ctlClient) socketPath() (string, error) {
 
 // call sends one request and returns the result. deadline bounds the
 // exchange (zero: none). The client stays open for a stream.
-func (c *ctlClient) call(req *control.Request, deadline time.Time) (*control.Client, json.RawMessage, error) {
+func (c *ctlClient) call(req *control.Request, deadline time.Time) (*control.Client, []byte, error) {
 	path, err := c.socketPath()
 	if err != nil {
 		return nil, nil, err
@@ -237,7 +236,7 @@ func (c *ctlClient) wireCommand() string {
 }
 
 // do sends a request that ends with its reply.
-func (c *ctlClient) do(req *control.Request, deadline time.Time) (json.RawMessage, error) {
+func (c *ctlClient) do(req *control.Request, deadline time.Time) ([]byte, error) {
 	cl, res, err := c.call(req, deadline)
 	if err != nil {
 		return nil, err
@@ -275,8 +274,8 @@ func (c *ctlClient) status() int {
 	if err != nil {
 		return c.failWith(err)
 	}
-	var st control.Status
-	if err := json.Unmarshal(res, &st); err != nil {
+	st, err := control.DecodeStatus(res)
+	if err != nil {
 		return c.failWith(fmt.Errorf("bad status from cinit: %v", err))
 	}
 	if c.jsonOut {
@@ -348,8 +347,8 @@ func (c *ctlClient) probe() int {
 	res, err := c.do(&control.Request{Live: c.live}, time.Now().Add(c.timeout))
 	var pr control.Probe
 	if err == nil {
-		if jerr := json.Unmarshal(res, &pr); jerr != nil {
-			err = fmt.Errorf("bad probe answer from cinit: %v", jerr)
+		if pr, err = control.DecodeProbe(res); err != nil {
+			err = fmt.Errorf("bad probe answer from cinit: %v", err)
 		}
 	}
 	if err != nil {
@@ -406,8 +405,8 @@ func (c *ctlClient) report(req *control.Request, deadline time.Time) int {
 	if err != nil {
 		return c.failWith(err)
 	}
-	var d control.Done
-	if err := json.Unmarshal(res, &d); err != nil {
+	d, err := control.DecodeDone(res)
+	if err != nil {
 		return c.failWith(fmt.Errorf("bad answer from cinit: %v", err))
 	}
 	for _, p := range d.Processes {

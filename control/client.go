@@ -2,7 +2,6 @@ package control
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -72,13 +71,10 @@ func (c *Client) Close() error { return c.conn.Close() }
 // Do sends req and reads the reply. A reply with "ok": false is returned
 // as its *[Error]; what the server refused before reading (busy,
 // permission_denied) is an *[UnreachableError] wrapping it.
-func (c *Client) Do(req *Request) (json.RawMessage, error) {
+func (c *Client) Do(req *Request) ([]byte, error) {
 	req.V = Version
-	b, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := c.conn.Write(append(b, '\n')); err != nil {
+	b := append(req.AppendJSON(nil), '\n')
+	if _, err := c.conn.Write(b); err != nil {
 		// The server may have refused us at once (busy, permission):
 		// its reply is still there to read.
 		if _, rerr := c.reply(); rerr != nil {
@@ -89,26 +85,22 @@ func (c *Client) Do(req *Request) (json.RawMessage, error) {
 	return c.reply()
 }
 
-// reply reads and decodes the reply line.
-func (c *Client) reply() (json.RawMessage, error) {
+// reply reads and decodes the reply line: the result's JSON text.
+func (c *Client) reply() ([]byte, error) {
 	line, err := c.ReadLine()
 	if err != nil {
 		return nil, c.lost(err)
 	}
-	var r Reply
-	if err := json.Unmarshal(line, &r); err != nil || r.V != Version {
+	result, er, err := decodeReply(line)
+	switch {
+	case err != nil:
 		return nil, c.lost(fmt.Errorf("not a cinit reply: %q", truncate(line, 80)))
+	case er != nil && (er.Code == Busy || er.Code == PermissionDenied):
+		return nil, &UnreachableError{Path: c.path, Err: er, Msg: er.Message}
+	case er != nil:
+		return nil, er
 	}
-	if !r.OK {
-		if r.Error == nil {
-			r.Error = &Error{Code: Failed, Message: "failed"}
-		}
-		if r.Error.Code == Busy || r.Error.Code == PermissionDenied {
-			return nil, &UnreachableError{Path: c.path, Err: r.Error, Msg: r.Error.Message}
-		}
-		return nil, r.Error
-	}
-	return r.Result, nil
+	return result, nil
 }
 
 // lost turns a broken exchange into an UnreachableError.

@@ -220,7 +220,7 @@ func serveEcho(t *testing.T, block chan struct{}) *Server {
 	}
 	s := NewServer(l)
 	s.Serve(map[string]Handler{
-		"status": func(c *Call) { c.Reply(map[string]int{"n": 1}) },
+		"status": func(c *Call) { c.Reply(Probe{OK: true}) },
 		"hold": func(c *Call) {
 			go func() { <-block; c.Reply(nil) }()
 		},
@@ -265,7 +265,12 @@ func rawExchange(t *testing.T, path string, b []byte) string {
 
 // replyCode decodes one reply line and returns its error code ("" for ok).
 func replyCode(t *testing.T, line string) string {
-	var r Reply
+	var r struct {
+		OK    bool `json:"ok"`
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
 	if err := json.Unmarshal([]byte(strings.TrimSpace(line)), &r); err != nil {
 		t.Fatalf("reply %q: %v", line, err)
 	}

@@ -2,7 +2,6 @@ package control
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 )
 
@@ -36,32 +35,47 @@ const (
 //
 // Fields a command does not use are ignored, and so are fields this
 // version does not know. A command of another package reads its own
-// fields from Raw.
+// fields from Raw (with [Request.Field]).
 type Request struct {
-	V         int      `json:"v"`
-	Cmd       string   `json:"cmd"`
-	Names     []string `json:"names,omitempty"`      // the selection; empty selects everything where allowed
-	Wait      bool     `json:"wait,omitempty"`       // restart, stop: reply when done
-	TimeoutMS int64    `json:"timeout_ms,omitempty"` // restart: how long the wait may take
-	Signal    string   `json:"signal,omitempty"`     // signal: the signal's name or number
-	Lines     *int     `json:"lines,omitempty"`      // logs: how many past lines (absent: 100)
-	Follow    bool     `json:"follow,omitempty"`     // logs: then follow
-	Live      bool     `json:"live,omitempty"`       // probe: liveness instead of readiness
-	// logs: how the lines are printed: Format "text" (the default) or
-	// "json", as cinit's --log-format; Color and Timestamps for text.
-	Format     string `json:"format,omitempty"`
-	Color      bool   `json:"color,omitempty"`
-	Timestamps bool   `json:"timestamps,omitempty"`
+	V         int      // "v"
+	Cmd       string   // "cmd"
+	Names     []string // "names": the selection; empty selects everything where allowed
+	Wait      bool     // "wait": restart, stop: reply when done
+	TimeoutMS int64    // "timeout_ms": restart: how long the wait may take
+	Signal    string   // "signal": the signal's name or number
+	Lines     *int     // "lines": logs: how many past lines (absent: 100)
+	Follow    bool     // "follow": logs: then follow
+	Live      bool     // "live": probe: liveness instead of readiness
+	// "format", "color", "timestamps": logs: how the lines are printed,
+	// Format "text" (the default) or "json" as cinit's --log-format.
+	Format     string
+	Color      bool
+	Timestamps bool
 
 	// Raw is the request line as received.
-	Raw json.RawMessage `json:"-"`
+	Raw []byte
+
+	fields map[string]any // every field of Raw, parsed
+}
+
+// Field returns a field of the request as parsed JSON (string, bool,
+// []any, map[string]any, or nil when absent or null; a number is a
+// string-like type whose text [Request.Int] reads), for commands whose
+// fields Request does not name.
+func (r *Request) Field(key string) any { return r.fields[key] }
+
+// Int reads an integer field of the request; ok is false when it is
+// absent, null or not an integer.
+func (r *Request) Int(key string) (n int64, ok bool) {
+	n, present, err := getInt(r.fields, key)
+	return n, present && err == nil
 }
 
 // Error is a failed request's error, as carried in a reply.
 type Error struct {
-	Code     string `json:"code"`
-	Message  string `json:"message"`
-	Versions []int  `json:"versions,omitempty"` // with UnsupportedVersion: the versions spoken
+	Code     string
+	Message  string
+	Versions []int // with UnsupportedVersion: the versions spoken
 }
 
 // Error returns the message.
@@ -72,27 +86,16 @@ func Errorf(code, format string, a ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, a...)}
 }
 
-// Reply is the first line the server writes on a connection:
-//
-//	{"v":1,"ok":true,"result":{...}}
-//	{"v":1,"ok":false,"error":{"code":"no_match","message":"no process matches \"wbe\""}}
-type Reply struct {
-	V      int             `json:"v"`
-	OK     bool            `json:"ok"`
-	Result json.RawMessage `json:"result,omitempty"`
-	Error  *Error          `json:"error,omitempty"`
-}
-
-// wire is how a request is decoded: "v" must be present.
-type wire struct {
-	V *int `json:"v"`
-	Request
+// Result is what a successful reply carries: something that writes
+// itself as a JSON value.
+type Result interface {
+	AppendJSON(b []byte) []byte
 }
 
 // DecodeRequest parses one request line (without its '\n') and checks the
-// envelope: a JSON object with "v" equal to [Version] and a "cmd". Whether
-// the command exists is the server's business. The error is one a reply
-// can carry as it is.
+// envelope: a JSON object with "v" equal to [Version] and a "cmd", and
+// the known fields of the right types. Whether the command exists is the
+// server's business. The error is one a reply can carry as it is.
 func DecodeRequest(line []byte) (*Request, *Error) {
 	if len(line) > MaxRequest {
 		return nil, Errorf(TooLarge, "request of %d bytes is over the limit of %d", len(line), MaxRequest)
@@ -101,37 +104,155 @@ func DecodeRequest(line []byte) (*Request, *Error) {
 	if len(line) == 0 || line[0] != '{' {
 		return nil, Errorf(BadRequest, "a request is one JSON object on one line")
 	}
-	var w wire
-	if err := json.Unmarshal(line, &w); err != nil {
+	v, err := parseJSON(line)
+	if err != nil {
 		return nil, Errorf(BadRequest, "bad request: %v", err)
 	}
+	m := v.(map[string]any)
+	ver, present, err := getInt(m, "v")
 	switch {
-	case w.V == nil:
+	case err != nil:
+		return nil, Errorf(BadRequest, "bad request: %v", err)
+	case !present:
 		return nil, Errorf(BadRequest, `bad request: "v" is required`)
-	case *w.V != Version:
-		e := Errorf(UnsupportedVersion, "protocol version %d is not supported", *w.V)
+	case ver != Version:
+		e := Errorf(UnsupportedVersion, "protocol version %d is not supported", ver)
 		e.Versions = []int{Version}
 		return nil, e
-	case w.Cmd == "":
+	}
+	r, err := requestOf(m)
+	if err != nil {
+		return nil, Errorf(BadRequest, "bad request: %v", err)
+	}
+	if r.Cmd == "" {
 		return nil, Errorf(BadRequest, `bad request: "cmd" is required`)
 	}
-	r := w.Request
-	r.V = Version
-	r.Raw = append(json.RawMessage(nil), line...)
-	return &r, nil
+	r.Raw = append([]byte(nil), line...)
+	return r, nil
 }
 
-// encodeReply returns the reply line for a result (marshalled to JSON) or
-// an error, with its '\n'.
-func encodeReply(result any, e *Error) []byte {
-	r := Reply{V: Version, OK: e == nil, Error: e}
-	if e == nil && result != nil {
-		b, err := json.Marshal(result)
-		if err != nil {
-			return encodeReply(nil, Errorf(Failed, "encoding the result: %v", err))
-		}
-		r.Result = b
+// requestOf reads the known fields of a request object.
+func requestOf(m map[string]any) (*Request, error) {
+	r := &Request{V: Version, fields: m}
+	f := fields{m: m}
+	f.str("cmd", &r.Cmd)
+	f.strings("names", &r.Names)
+	f.boolean("wait", &r.Wait)
+	f.int64("timeout_ms", &r.TimeoutMS)
+	f.str("signal", &r.Signal)
+	f.boolean("follow", &r.Follow)
+	f.boolean("live", &r.Live)
+	f.str("format", &r.Format)
+	f.boolean("color", &r.Color)
+	f.boolean("timestamps", &r.Timestamps)
+	if f.err != nil {
+		return nil, f.err
 	}
-	b, _ := json.Marshal(r) // only strings, numbers and valid raw JSON
-	return append(b, '\n')
+	if n, present, err := getInt(m, "lines"); err != nil {
+		return nil, err
+	} else if present {
+		lines := int(n)
+		r.Lines = &lines
+	}
+	return r, nil
+}
+
+// AppendJSON appends the request as one JSON object, with the fields that
+// are set.
+func (r *Request) AppendJSON(b []byte) []byte {
+	e := enc{b: b}
+	e.open("")
+	e.int("v", Version)
+	e.str("cmd", r.Cmd)
+	if len(r.Names) > 0 {
+		e.strings("names", r.Names)
+	}
+	for _, f := range []struct {
+		key string
+		set bool
+	}{{"wait", r.Wait}, {"follow", r.Follow}, {"live", r.Live}, {"color", r.Color}, {"timestamps", r.Timestamps}} {
+		if f.set {
+			e.boolean(f.key, true)
+		}
+	}
+	if r.TimeoutMS != 0 {
+		e.int("timeout_ms", r.TimeoutMS)
+	}
+	if r.Lines != nil {
+		e.int("lines", int64(*r.Lines))
+	}
+	for _, f := range [][2]string{{"signal", r.Signal}, {"format", r.Format}} {
+		if f[1] != "" {
+			e.str(f[0], f[1])
+		}
+	}
+	e.close()
+	return e.b
+}
+
+// appendJSON appends the error object.
+func (er *Error) appendJSON(e *enc) {
+	e.open("error")
+	e.str("code", er.Code)
+	e.str("message", er.Message)
+	if len(er.Versions) > 0 {
+		e.openArray("versions")
+		for _, v := range er.Versions {
+			e.int("", int64(v))
+		}
+		e.closeArray()
+	}
+	e.close()
+}
+
+// encodeReply returns the reply line for a result or an error, with its
+// '\n':
+//
+//	{"v":1,"ok":true,"result":{...}}
+//	{"v":1,"ok":false,"error":{"code":"no_match","message":"no process matches \"wbe\""}}
+func encodeReply(result Result, er *Error) []byte {
+	e := enc{}
+	e.open("")
+	e.int("v", Version)
+	e.boolean("ok", er == nil)
+	switch {
+	case er != nil:
+		er.appendJSON(&e)
+	case result != nil:
+		e.key("result")
+		e.b = result.AppendJSON(e.b)
+		e.comma = true
+	}
+	e.close()
+	return append(e.b, '\n')
+}
+
+// decodeReply parses a reply line into its result's JSON text, or its
+// error.
+func decodeReply(line []byte) (result []byte, er *Error, err error) {
+	p := &parser{s: line, spans: map[string][2]int{}}
+	v, err := p.whole()
+	if err != nil {
+		return nil, nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, nil, fmt.Errorf("not an object")
+	}
+	if ver, _, _ := getInt(m, "v"); ver != Version {
+		return nil, nil, fmt.Errorf("protocol version %v", m["v"])
+	}
+	if good, _ := getBool(m, "ok"); good {
+		if s, ok := p.spans["result"]; ok {
+			result = append([]byte(nil), line[s[0]:s[1]]...)
+		}
+		return result, nil, nil
+	}
+	er = &Error{Code: Failed, Message: "failed"}
+	if eo, _ := getObject(m, "error"); eo != nil {
+		f := fields{m: eo}
+		f.str("code", &er.Code)
+		f.str("message", &er.Message)
+	}
+	return nil, er, nil
 }

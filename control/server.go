@@ -60,16 +60,15 @@ func NewCall(req *Request, peer Peer) *Call {
 	return &Call{Req: req, Peer: peer, answer: make(chan answer, 1)}
 }
 
-// Reply answers with success and result (marshalled to JSON; nil gives no
-// "result").
-func (c *Call) Reply(result any) { c.send(answer{line: encodeReply(result, nil)}) }
+// Reply answers with success and result (nil gives no "result").
+func (c *Call) Reply(result Result) { c.send(answer{line: encodeReply(result, nil)}) }
 
 // Fail answers with e.
 func (c *Call) Fail(e *Error) { c.send(answer{line: encodeReply(nil, e)}) }
 
 // Stream answers with success and result, and then hands the connection
 // to s.
-func (c *Call) Stream(result any, s Stream) {
+func (c *Call) Stream(result Result, s Stream) {
 	c.send(answer{line: encodeReply(result, nil), stream: s})
 }
 

@@ -190,8 +190,8 @@ func failStopping(c *control.Call) {
 
 // ctlHello tells who answers.
 func (s *supervisor) ctlHello(c *control.Call, _ []*unit) {
-	c.Reply(map[string]any{"pid": os.Getpid(), "version": s.cfg.Version, "versions": []int{control.Version},
-		"root": s.root(), "phase": s.phase()})
+	c.Reply(control.Hello{Pid: os.Getpid(), Version: s.cfg.Version, Versions: []int{control.Version},
+		Root: s.root(), Phase: s.phase()})
 }
 
 // root is the absolute path of the Procfile's root directory.
