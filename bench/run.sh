@@ -6,7 +6,7 @@
 # Knobs (environment), defaults sized for ~2-3 minutes on 2 cores:
 #   CINIT              binary under test            (bin/cinit)
 #   BENCH_ONLY         comma list of scenarios: binary,short1,followers,
-#                      short4,long,huge,json,tty,startup,term,orphans,
+#                      short4,long,huge,json,tty,startup,term,orphans,control,
 #                      pinned                           (all)
 #   BENCH_REPS         pairs per throughput scenario    (15)
 #   BENCH_PIN          CPU list for a second, pinned pass of the throughput
@@ -24,6 +24,9 @@
 #   BENCH_ORPHAN_SLEEP how long each sleeps             (0.05)
 #   BENCH_SAMPLE_MS    zombie sampling interval         (20)
 #   BENCH_CHUNK        writer's bytes per write         (65536)
+#   BENCH_CONTROL_REPS runs of cinit status/probe/version and round trips (101)
+#   BENCH_FOLLOW_MIB   MiB of 60-byte lines per logs-follower run (128)
+#   BENCH_FOLLOW_REPS  pairs of runs with and without followers (7)
 #   BENCH_VERBOSE=1    print every throughput pair on stderr
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -71,6 +71,10 @@ type config struct {
 	cpus       string // taskset CPU list for the pinned pass; empty: no such pass
 	pinReps    int    // pairs per scenario in the pinned pass
 	pinned     bool   // the pinned pass is running
+
+	controlReps int   // runs of each control-plane call
+	followBytes int64 // bytes of 60-byte lines per follower run
+	followReps  int   // pairs of follower runs
 }
 
 func newConfig() (*config, error) {
@@ -111,6 +115,9 @@ func newConfig() (*config, error) {
 		c.cpus = ""
 	}
 	c.pinReps = envInt("BENCH_PIN_REPS", 7)
+	c.controlReps = envInt("BENCH_CONTROL_REPS", 101)
+	c.followBytes = int64(envInt("BENCH_FOLLOW_MIB", 128)) * mib
+	c.followReps = envInt("BENCH_FOLLOW_REPS", 7)
 	return c, nil
 }
 
@@ -165,6 +172,7 @@ func (c *config) runAll() int {
 		{"startup", c.startup},
 		{"term", c.term},
 		{"orphans", c.orphanScenario},
+		{"control", c.controlScenario},
 		{"pinned", c.pinnedPass},
 	}
 	var rows []row
