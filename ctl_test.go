@@ -143,8 +143,11 @@ func TestControlProbe(t *testing.T) {
 	// probe exits only 0 or 1: a usage error and no cinit are 1 too.
 	ctl(t, dir, env, "probe", "--bogus").want(t, 1, "bogus")
 	ctl(t, dir, env, "probe", "nope").want(t, 1, "nope")
-	ctl(t, t.TempDir(), ctlEnv(t), "probe").want(t, 1, "cinit not reachable")
-	ctl(t, t.TempDir(), ctlEnv(t), "status").want(t, 7, "not running")
+	// No cinit: an explicit socket that does not exist (a directory
+	// without a socket would find those of other cinits on this machine).
+	gone := filepath.Join(t.TempDir(), "gone.sock")
+	ctl(t, dir, env, "probe", "--socket", gone).want(t, 1, "cinit not reachable")
+	ctl(t, dir, env, "status", "--socket", gone).want(t, 7, "not running")
 	r.signal(syscall.SIGTERM)
 	r.wait()
 }
