@@ -25,8 +25,6 @@
 #   BENCH_SAMPLE_MS    zombie sampling interval         (20)
 #   BENCH_CHUNK        writer's bytes per write         (65536)
 #   BENCH_CONTROL_REPS runs of cinit status/probe/version and round trips (101)
-#   BENCH_FOLLOW_MIB   MiB of 60-byte lines per logs-follower run (128)
-#   BENCH_FOLLOW_REPS  pairs of runs with and without followers (7)
 #   BENCH_VERBOSE=1    print every throughput pair on stderr
 set -euo pipefail
 cd "$(dirname "$0")/.."

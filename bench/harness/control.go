@@ -5,14 +5,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cinit/cinit/control"
@@ -20,13 +18,12 @@ import (
 
 // controlScenario measures the control plane: `cinit status` and `cinit
 // probe` as whole processes against `cinit version` (the same binary's
-// start-up), the round trip of a request, output throughput with logs
-// followers against the same run without, and idle RSS with a full logs
-// ring.
+// start-up), the round trip of a request, and idle RSS with a full logs
+// ring. Output throughput with `cinit logs -f` followers is the
+// followers scenario (follow.go).
 func (c *config) controlScenario() []row {
 	var rows []row
 	rows = append(rows, c.controlCalls()...)
-	rows = append(rows, c.followers()...)
 	rows = append(rows, c.ringRSS())
 	return rows
 }
@@ -169,133 +166,6 @@ func (c *config) roundTrip(sock, cmdName string) row {
 		r.target, r.pass, r.info = "—", true, true
 	}
 	return r
-}
-
-// followers compares output throughput with 4 `cinit logs -f` followers,
-// one of them stopped (SIGSTOP), against the same run without followers,
-// interleaved. A run is timed from the go-ahead of the writer to its last
-// line on cinit's stdout, which the harness reads and counts: every run
-// checks that no line was lost.
-func (c *config) followers() []row {
-	const figure = "short lines with 4 `cinit logs -f` followers, 1 stopped"
-	target := "≥ 0.9× without followers, 0 lost"
-	n := c.followBytes / shortLine
-	gate := filepath.Join(c.tmp, "follow-go")
-	w := c.writer("a", n, shortLine)
-	pf := c.procfile("follow", "a: until [ -e "+shellQuote(gate)+" ]; do sleep 0.001; done; exec "+w)
-	sock := filepath.Join(c.tmp, "follow.sock")
-	var lost int64
-	run := func(followers int) func() (time.Duration, error) {
-		return func() (time.Duration, error) {
-			d, got, err := c.followRun(pf, sock, gate, followers, n)
-			lost += n - got
-			return d, err
-		}
-	}
-	p := interleave(c.followReps, run(4), run(0))
-	if p.err != nil {
-		return []row{errorRow(figure, target, p.err)}
-	}
-	ratio := p.speedRatio()
-	return []row{{
-		figure: figure,
-		cinit:  mbps(n*shortLine, medianD(p.a)),
-		base:   mbps(n*shortLine, medianD(p.b)) + " (no follower)",
-		value:  fmt.Sprintf("%.2f×", ratio) + p.spread(false) + fmt.Sprintf(", %d lines lost", lost),
-		target: target,
-		pass:   ratio >= 0.9 && lost == 0,
-		note:   fmt.Sprintf("%d MiB of 60-byte lines per run, %d pairs; the time runs from the writer's go-ahead to its last line on cinit's stdout", c.followBytes>>20, c.followReps),
-	}}
-}
-
-// followRun runs the follower scenario once and returns the time from the
-// go-ahead to the writer's last line, and how many of its n lines reached
-// stdout.
-func (c *config) followRun(pf, sock, gate string, followers int, n int64) (time.Duration, int64, error) {
-	os.Remove(gate)
-	r, w, err := os.Pipe()
-	if err != nil {
-		return 0, 0, err
-	}
-	var errb bytes.Buffer
-	cmd := command(c.cinitArgv(pf, "--socket", sock), filepath.Dir(pf), w, &errb)
-	if err := cmd.Start(); err != nil {
-		w.Close()
-		r.Close()
-		return 0, 0, err
-	}
-	w.Close()
-	started, last := make(chan struct{}), make(chan time.Time, 1)
-	var got int64
-	go func() {
-		defer r.Close()
-		br := bufio.NewReaderSize(r, mib)
-		for {
-			line, err := br.ReadSlice('\n')
-			if err != nil && err != bufio.ErrBufferFull {
-				last <- time.Time{}
-				return
-			}
-			if bytes.Contains(line, []byte("a started with pid")) {
-				close(started)
-			}
-			if bytes.HasPrefix(line, []byte("a     | a ")) {
-				if got++; got == n {
-					last <- time.Now()
-					io.Copy(io.Discard, br)
-					return
-				}
-			}
-		}
-	}()
-	<-started
-	var fs []*exec.Cmd
-	defer func() {
-		for _, f := range fs {
-			f.Process.Signal(syscall.SIGCONT)
-			f.Wait()
-		}
-	}()
-	for i := 0; i < followers; i++ {
-		f, err := c.follower(sock)
-		if err != nil {
-			stop(cmd)
-			return 0, 0, err
-		}
-		fs = append(fs, f)
-	}
-	if len(fs) > 0 {
-		fs[0].Process.Signal(syscall.SIGSTOP)
-	}
-	t0 := time.Now()
-	os.WriteFile(gate, nil, 0o644)
-	t1 := <-last
-	cmd.Wait()
-	if t1.IsZero() {
-		return 0, got, fmt.Errorf("%d of %d lines, then the end: %s", got, n, lastLine(errb.String()))
-	}
-	return t1.Sub(t0), got, nil
-}
-
-// follower starts `cinit logs -f -n 1` and returns once its first line
-// arrived (it is registered); the rest of its output is discarded.
-func (c *config) follower(sock string) (*exec.Cmd, error) {
-	cmd := exec.Command(c.cinit, "logs", "-f", "-n", "1", "--socket", sock)
-	cmd.Env = childEnv()
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	br := bufio.NewReader(out)
-	if _, err := br.ReadString('\n'); err != nil {
-		cmd.Wait()
-		return nil, fmt.Errorf("follower: %v", err)
-	}
-	go io.Copy(io.Discard, br)
-	return cmd, nil
 }
 
 // ringRSS measures cinit's idle VmRSS once a child has printed more than

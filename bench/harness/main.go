@@ -72,9 +72,7 @@ type config struct {
 	pinReps    int    // pairs per scenario in the pinned pass
 	pinned     bool   // the pinned pass is running
 
-	controlReps int   // runs of each control-plane call
-	followBytes int64 // bytes of 60-byte lines per follower run
-	followReps  int   // pairs of follower runs
+	controlReps int // runs of each control-plane call
 }
 
 func newConfig() (*config, error) {
@@ -116,8 +114,6 @@ func newConfig() (*config, error) {
 	}
 	c.pinReps = envInt("BENCH_PIN_REPS", 7)
 	c.controlReps = envInt("BENCH_CONTROL_REPS", 101)
-	c.followBytes = int64(envInt("BENCH_FOLLOW_MIB", 128)) * mib
-	c.followReps = envInt("BENCH_FOLLOW_REPS", 7)
 	return c, nil
 }
 
