@@ -23,7 +23,7 @@ TARGETS=${RELEASE_TARGETS:-linux/amd64 linux/arm64 linux/arm linux/386 linux/ppc
 fail() { echo "release: $*" >&2; exit 1; }
 
 if [ "${SNAPSHOT:-}" = 1 ]; then
-  VERSION=$(git describe --tags --always --dirty)
+  VERSION=$(git describe --tags --always --dirty 2>/dev/null || echo snapshot)
 else
   [ -z "$(git status --porcelain)" ] || fail "the tree has uncommitted changes (SNAPSHOT=1 builds anyway)"
   VERSION=$(git describe --tags --exact-match 2>/dev/null) || fail "HEAD has no tag (tag it vX.Y.Z, or SNAPSHOT=1)"
