@@ -18,8 +18,8 @@ import (
 // exec forms that are not valid JSON fall back to shell form, and a shell
 // form ENTRYPOINT makes /bin/sh PID 1, which passes no signal on.
 
-// TestExampleDockerfiles checks each examples/docker/*/Dockerfile and that
-// each runs cinit as its entry point.
+// TestExampleDockerfiles checks each examples/docker/*/Dockerfile, that
+// each runs cinit as its entry point and asks cinit probe for its health.
 func TestExampleDockerfiles(t *testing.T) {
 	paths, err := filepath.Glob(filepath.Join("..", "examples", "docker", "*", "Dockerfile"))
 	if err != nil || len(paths) < 2 {
@@ -37,6 +37,9 @@ func TestExampleDockerfiles(t *testing.T) {
 		}
 		if len(df.entrypoint) == 0 || filepath.Base(df.entrypoint[0]) != "cinit" {
 			t.Errorf("%s: ENTRYPOINT %q does not run cinit", path, df.entrypoint)
+		}
+		if strings.Join(df.health, " ") != "cinit probe" {
+			t.Errorf("%s: HEALTHCHECK CMD %q, want [\"cinit\", \"probe\"]", path, df.health)
 		}
 	}
 }
@@ -71,6 +74,7 @@ type dockerfile struct {
 	stages     map[string]bool // stage names (FROM ... AS name)
 	froms      int
 	entrypoint []string // the last stage's exec-form ENTRYPOINT
+	health     []string // the last stage's HEALTHCHECK command
 }
 
 // instruction is one logical line: its first line number, keyword, rest.
@@ -147,7 +151,9 @@ func (df *dockerfile) check(in instruction) error {
 		}
 		return nil
 	case "HEALTHCHECK":
-		return healthcheck(in.args)
+		list, err := healthcheck(in.args)
+		df.health = list
+		return err
 	case "ENV", "LABEL":
 		return keyValues(in.op, in.args)
 	case "EXPOSE":
@@ -172,7 +178,7 @@ func (df *dockerfile) from(args string) error {
 		return fmt.Errorf("FROM %s: want IMAGE [AS NAME]", args)
 	}
 	df.froms++
-	df.entrypoint = nil
+	df.entrypoint, df.health = nil, nil
 	return nil
 }
 
@@ -211,10 +217,11 @@ func execForm(op, args string) ([]string, error) {
 	return list, nil
 }
 
-// healthcheck checks HEALTHCHECK [OPTIONS] CMD [...] or HEALTHCHECK NONE.
-func healthcheck(args string) error {
+// healthcheck checks HEALTHCHECK [OPTIONS] CMD [...] or HEALTHCHECK NONE
+// and returns the command.
+func healthcheck(args string) ([]string, error) {
 	if strings.EqualFold(args, "NONE") {
-		return nil
+		return nil, nil
 	}
 	rest := args
 	for strings.HasPrefix(rest, "--") {
@@ -222,15 +229,14 @@ func healthcheck(args string) error {
 		opt, rest, _ = strings.Cut(rest, " ")
 		rest = strings.TrimSpace(rest)
 		if err := healthOption(opt); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	cmd, list, _ := strings.Cut(rest, " ")
 	if !strings.EqualFold(cmd, "CMD") {
-		return fmt.Errorf("HEALTHCHECK %s: want CMD or NONE", args)
+		return nil, fmt.Errorf("HEALTHCHECK %s: want CMD or NONE", args)
 	}
-	_, err := execForm("HEALTHCHECK CMD", strings.TrimSpace(list))
-	return err
+	return execForm("HEALTHCHECK CMD", strings.TrimSpace(list))
 }
 
 // healthOption checks one --name=value of HEALTHCHECK.
