@@ -1,6 +1,14 @@
 package output
 
-import "time"
+import (
+	"math"
+	"time"
+)
+
+// maxSpan stands for "no byte limit" in views and copyOut: as large as an
+// int of this machine allows with room for sums (1<<62 does not fit the
+// int of 32-bit targets).
+const maxSpan = math.MaxInt >> 1
 
 // Tail returns the last n lines of the logs ring, oldest first: at most
 // the last 1000 lines, within the last 1 MiB of line text, of everything
@@ -252,8 +260,8 @@ func (r *ring) tailStart(n int) uint64 {
 // collect returns copies of the lines from number at on, at most
 // ringLines of them; the caller holds mu.
 func (r *ring) collect(at uint64) []Record {
-	vs := r.views(nil, r.find(at), ringLines, 1<<62, false)
-	recs, _, _, _, _ := copyOut(vs, nil, nil, nil, at, 0, ringLines, 1<<62, false)
+	vs := r.views(nil, r.find(at), ringLines, maxSpan, false)
+	recs, _, _, _, _ := copyOut(vs, nil, nil, nil, at, 0, ringLines, maxSpan, false)
 	return recs
 }
 
