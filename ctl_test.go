@@ -633,3 +633,17 @@ func TestControlStoppedFollowerDropsAndSlowsNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestControlStatusShowsTerminal(t *testing.T) {
+	t.Parallel()
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("block")+"\nworker: "+helperLine("block")+"\n")
+	r := startCinit(t, dir, env, "--tty", "web")
+	r.waitAll("cinit", "web started", "worker started")
+	st := statusOf(t, dir, env)
+	if !st.Processes[0].Policy.TTY || st.Processes[1].Policy.TTY {
+		t.Errorf("policies %+v, %+v: want a terminal for web only", st.Processes[0].Policy, st.Processes[1].Policy)
+	}
+	r.signal(syscall.SIGTERM)
+	r.wait()
+}

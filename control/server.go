@@ -9,8 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Deadlines of a connection.
@@ -259,25 +257,6 @@ func readRequest(c *net.UnixConn, r *bufio.Reader) (*Request, *Error) {
 		line = line[:n-1]
 	}
 	return DecodeRequest(line)
-}
-
-// peerOf reads the peer's credentials.
-func peerOf(c *net.UnixConn) (Peer, error) {
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return Peer{}, err
-	}
-	var cred *unix.Ucred
-	var cerr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return Peer{}, err
-	}
-	if cerr != nil {
-		return Peer{}, cerr
-	}
-	return Peer{Pid: int(cred.Pid), Uid: int(cred.Uid)}, nil
 }
 
 // mark notes that c is past its request: Close lets it finish.

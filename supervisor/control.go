@@ -254,7 +254,7 @@ func (s *supervisor) describe(u *unit, now time.Time) control.Process {
 
 // policyOf is the part of a policy that status shows.
 func policyOf(p Policy) control.Policy {
-	return control.Policy{Restart: [...]string{"no", "on-failure", "always"}[p.Restart], CanDie: p.CanDie, Oneshot: p.Oneshot}
+	return control.Policy{Restart: [...]string{"no", "on-failure", "always"}[p.Restart], CanDie: p.CanDie, Oneshot: p.Oneshot, TTY: p.TTY}
 }
 
 // stateOf names where a unit is, in the control plane's words.
