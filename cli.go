@@ -310,6 +310,7 @@ Control of a running cinit start (flags after the command; exit 0 done,
   cinit logs [-f] [-n N] [--json] [NAME...]        recent output; -f follows
   cinit probe [--live] [--timeout D] [-q] [NAME...] health check: exits 0 or 1
   cinit quit                                       stop everything (as SIGTERM)
+  cinit attach [--detach-keys KEYS] NAME           type into a --tty process; ctrl-\ detaches
   Each takes --socket PATH, --procfile PATH and -d/--root DIR to find cinit.
 
 Flags (each also as an environment variable, which a flag beats):

@@ -69,6 +69,7 @@ var controlCommands = map[string]func(*ctlClient) int{
 	"probe":   (*ctlClient).probe,
 	"quit":    (*ctlClient).quit,
 	"logs":    (*ctlClient).logs,
+	"attach":  (*ctlClient).attach,
 }
 
 // isControlCommand reports whether word is a client command.
@@ -95,6 +96,7 @@ type ctlClient struct {
 	quiet   bool          // probe -q
 	follow  bool          // logs -f
 	lines   int           // logs -n
+	keys    string        // attach --detach-keys
 }
 
 // runControl runs a client command and returns its exit status.
@@ -151,6 +153,8 @@ func (c *ctlClient) defineFlags(fs *pflag.FlagSet) {
 		fs.BoolVarP(&c.follow, "follow", "f", false, "follow new lines")
 		fs.IntVarP(&c.lines, "lines", "n", 100, "how many past lines")
 		fs.BoolVar(&c.jsonOut, "json", false, "print JSON objects")
+	case "attach":
+		defineAttachFlags(fs, c)
 	}
 }
 
@@ -165,6 +169,8 @@ func (c *ctlClient) checkArgs() error {
 		if len(c.names) > 0 {
 			return usagef("quit: unexpected argument %q", c.names[0])
 		}
+	case "attach":
+		return checkAttachArgs(c)
 	case "logs":
 		if c.lines < 0 {
 			return usagef("logs: -n must not be negative")
@@ -294,7 +300,8 @@ func (c *ctlClient) status() int {
 // printStatus writes the status table.
 func printStatus(w io.Writer, st control.Status, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROCESS\tPID\tSTATE\tREADY\tUPTIME\tRESTARTS\tLAST EXIT")
+	tty := hasTerminal(st.Processes)
+	fmt.Fprintln(tw, "PROCESS\tPID\tSTATE\tREADY\tUPTIME\tRESTARTS\t"+ttyColumn(tty, "TTY")+"LAST EXIT")
 	for _, p := range st.Processes {
 		pid, uptime, ready := "-", "-", "no"
 		if p.Pid != 0 {
@@ -303,12 +310,32 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 		if p.Ready || p.Up {
 			ready = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, pid, p.State, ready, uptime, p.Restarts, lastExit(p, now))
+		term := ttyColumn(tty, map[bool]string{true: "yes", false: "-"}[p.Policy.TTY])
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s%s\n", p.Name, pid, p.State, ready, uptime, p.Restarts, term, lastExit(p, now))
 	}
 	tw.Flush()
 	if st.Cinit.Phase != control.PhaseRunning {
 		fmt.Fprintf(w, "cinit is %s\n", st.Cinit.Phase)
 	}
+}
+
+// hasTerminal reports whether a process runs with --tty: only then does
+// the table have a TTY column (README "Debugging a process").
+func hasTerminal(ps []control.Process) bool {
+	for _, p := range ps {
+		if p.Policy.TTY {
+			return true
+		}
+	}
+	return false
+}
+
+// ttyColumn is a cell of the TTY column, with its tab, or nothing.
+func ttyColumn(shown bool, cell string) string {
+	if !shown {
+		return ""
+	}
+	return cell + "\t"
 }
 
 // lastExit is the LAST EXIT column: "143 (SIGTERM) 2h13m ago", "1, 4s

@@ -66,6 +66,86 @@ func (p *pane) waitFor(text string) {
 	}
 }
 
+// attachCommand is the shell command that runs cinit attach in dir.
+func attachCommand(dir string, env []string, args ...string) string {
+	return fmt.Sprintf("cd %q && env %s CINIT_SOCKET= %q attach %s", dir, strings.Join(env, " "), cinitBin, strings.Join(args, " "))
+}
+
+// The debugging session a user has: Python's pdb in a --tty process, a
+// second process printing all along. Attach shows pdb's prompt from the
+// replay, p 6*7 prints 42, c runs the program to its end, ctrl-\ detaches
+// and leaves the terminal as it was, and the merged output holds the
+// session.
+func TestTmuxPdbSession(t *testing.T) {
+	requireTool(t, "python3")
+	r, dir, env := startTTY(t, `web: python3 -m pdb prog.py
+ticker: sh -c 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.1; done'
+`, "--tty", "web", "--no-timestamps")
+	prog := "x = 6\nprint('start')\nfor i in range(3):\n    print('loop', i)\nprint('finished')\n"
+	if err := os.WriteFile(filepath.Join(dir, "prog.py"), []byte(prog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.waitLine("web", "-> x = 6")
+	p := newPane(t, 100, 30, attachCommand(dir, env, "web"))
+	p.waitFor("(Pdb)")
+	p.keys("p 6*7", "Enter")
+	p.waitFor("\n42\n")
+	p.keys("c", "Enter")
+	p.waitFor("finished")
+	r.waitLine("web", "finished")
+	ticks := len(linesOf(r.lines(), "ticker"))
+	p.keys(`C-\`)
+	p.waitFor("[cinit: detached from web]")
+	p.waitFor("EXIT=0")
+	p.waitFor("isig icanon")                              // stty -a: not -isig -icanon
+	r.waitLine("ticker", fmt.Sprintf("tick %d", ticks+5)) // still printing after the detach
+	lines := r.lines()
+	for _, want := range []string{"(Pdb) p 6*7", "42", "start", "loop 2", "finished"} {
+		if !hasLine(lines, "web", want) {
+			t.Errorf("the merged output has no web line %q:\n%s", want, tail(lines))
+		}
+	}
+	if n := len(linesOf(lines, "ticker")); n < 10 {
+		t.Errorf("ticker printed %d lines during the session", n)
+	}
+}
+
+// hasLine reports whether name printed a line containing text.
+func hasLine(lines []string, name, text string) bool {
+	for _, l := range linesOf(lines, name) {
+		if strings.Contains(l, text) {
+			return true
+		}
+	}
+	return false
+}
+
+// In tmux: the window's size reaches the program at attach and when the
+// window is resized; ^C interrupts the program and not cinit; a custom
+// detach sequence (ctrl-a,d) detaches, restoring the terminal.
+func TestTmuxResizeInterruptAndKeys(t *testing.T) {
+	r, dir, env := startTTY(t, `web: sh -c 'trap "stty size" WINCH; trap "echo INT" INT; trap "echo QUIT" QUIT; echo up; while :; do sleep 0.1; done'
+`, "--tty", "web")
+	r.waitLine("web", "up")
+	p := newPane(t, 100, 30, attachCommand(dir, env, "--detach-keys", "ctrl-a,d", "web"))
+	r.waitLine("web", "30 100")
+	p.run("resize-window", "-t", "t", "-x", "120", "-y", "40")
+	r.waitLine("web", "40 120")
+	p.keys("C-c")
+	r.waitLine("web", "INT")
+	p.keys(`C-\`) // not a detach key here: the program gets it (SIGQUIT)
+	r.waitLine("web", "QUIT")
+	p.keys("C-a", "d")
+	p.waitFor("[cinit: detached from web]")
+	p.waitFor("EXIT=0")
+	p.waitFor("isig icanon") // stty -a: not -isig -icanon
+	r.signal(15)
+	code, lines := r.wait()
+	if code != 0 || indexOf(lines, "cinit", "SIGINT received, stopping all processes") >= 0 {
+		t.Fatalf("cinit exited %d:\n%s", code, tail(lines))
+	}
+}
+
 // --interactive in tmux, as bin/dev runs in a terminal window: the shell
 // reads the keys typed, another process prints prefixed lines beside it,
 // and ^C reaches the shell only.

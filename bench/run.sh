@@ -6,8 +6,8 @@
 # Knobs (environment), defaults sized for ~2-3 minutes on 2 cores:
 #   CINIT              binary under test            (bin/cinit)
 #   BENCH_ONLY         comma list of scenarios: binary,short1,followers,
-#                      short4,long,huge,json,tty,startup,term,orphans,control,
-#                      pinned                           (all)
+#                      short4,long,huge,json,tty,attach,startup,term,orphans,
+#                      control,pinned                   (all)
 #   BENCH_REPS         pairs per throughput scenario    (15)
 #   BENCH_PIN          CPU list for a second, pinned pass of the throughput
 #                      scenarios (taskset; both sides on the same CPUs);

@@ -78,6 +78,7 @@ var commands = map[string]command{
 	"signal":  {names: true, do: (*supervisor).ctlSignal},
 	"quit":    {do: (*supervisor).ctlQuit},
 	"logs":    {do: (*supervisor).ctlLogs},
+	"attach":  {names: true, do: (*supervisor).ctlAttach},
 }
 
 // serveControl starts the control server, if there is one, with every

@@ -165,6 +165,7 @@ func (c *config) runAll() int {
 		{"huge", c.huge},
 		{"json", c.json},
 		{"tty", c.ttyShort},
+		{"attach", c.attachEcho},
 		{"startup", c.startup},
 		{"term", c.term},
 		{"orphans", c.orphanScenario},
