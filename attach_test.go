@@ -61,7 +61,7 @@ func (a *attachClient) exit(t *testing.T) int {
 // cooked fails unless the client's terminal is back in cooked mode.
 func (a *attachClient) cooked(t *testing.T) {
 	t.Helper()
-	tio, err := unix.IoctlGetTermios(int(a.slave.Fd()), unix.TCGETS)
+	tio, err := unix.IoctlGetTermios(int(a.slave.Fd()), ioctlReadTermios)
 	if err != nil || tio.Lflag&(unix.ICANON|unix.ECHO|unix.ISIG) != unix.ICANON|unix.ECHO|unix.ISIG || tio.Oflag&unix.OPOST == 0 {
 		t.Errorf("the terminal was left in raw mode: %+v, %v", tio, err)
 	}
