@@ -143,7 +143,10 @@ func TestRingBytes(t *testing.T) {
 		for _, r := range recs {
 			size += len(r.Line)
 		}
-		if size > ringBytes || size < ringBytes/2 || ringSize(w) > ringBytes {
+		// How much below the bound the ring holds depends on how the reads
+		// fell (whole read buffers are evicted at once), so only the bound
+		// and a non-empty tail are fixed; checkTail compared the content.
+		if size > ringBytes || len(recs) == 0 || ringSize(w) > ringBytes {
 			t.Errorf("%d lines, %d bytes, a buffer of %d bytes", len(recs), size, ringSize(w))
 		}
 	}
