@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cinit/cinit/procfile"
@@ -203,7 +204,7 @@ func (j *job) checkOptions() error {
 		return errorf("flag --env-from: bad value %q, want secret or image", o.EnvFrom)
 	case o.User != "" && o.Format != "systemd":
 		return errorf("flag --user: only for systemd (an image has its own USER)")
-	case o.User != "" && !userName.MatchString(o.User):
+	case o.User != "" && !userName().MatchString(o.User):
 		return errorf("flag --user: %q is not a user name", o.User)
 	case o.Namespace != "" && o.Format != "kubernetes":
 		return errorf("flag --namespace: only for kubernetes")
@@ -218,7 +219,15 @@ func (j *job) checkOptions() error {
 }
 
 // userName is what systemd's User= takes: a name or a number.
-var userName = regexp.MustCompile(`^([a-z_][a-z0-9_-]*|[0-9]+)$`)
+// lazyRegexp compiles expr on first use. cinit export is rare and every
+// other command of the binary runs this package's initialisers too, so
+// nothing is compiled at start-up (the image reference alone cost
+// milliseconds and 150 KB on every start).
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
+
+var userName = lazyRegexp(`^([a-z_][a-z0-9_-]*|[0-9]+)$`)
 
 // checkCinit settles the path of cinit in the image or on the host.
 func (j *job) checkCinit() error {
@@ -245,14 +254,14 @@ func (j *job) checkCinit() error {
 
 // validImage accepts an OCI image reference: [HOST[:PORT]/]PATH[:TAG][@DIGEST]
 // (distribution/reference's grammar, without its length limit).
-var imageRef = regexp.MustCompile(`^(([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*(:[0-9]+)?/)?[a-z0-9]+(([._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(([._]|__|[-]+)[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`)
+var imageRef = lazyRegexp(`^(([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*(:[0-9]+)?/)?[a-z0-9]+(([._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(([._]|__|[-]+)[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`)
 
-func validImage(s string) bool { return len(s) <= 255+128+80 && imageRef.MatchString(s) }
+func validImage(s string) bool { return len(s) <= 255+128+80 && imageRef().MatchString(s) }
 
-var label = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+var label = lazyRegexp(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 
 // isLabel reports whether s is a DNS-1123 label.
-func isLabel(s string) bool { return len(s) <= 63 && label.MatchString(s) }
+func isLabel(s string) bool { return len(s) <= 63 && label().MatchString(s) }
 
 // normalize applies the naming rule: lower case, "_" to "-", no "-" at
 // either end.
@@ -297,7 +306,7 @@ func (j *job) names() error {
 		switch {
 		case strings.HasPrefix(e.Name, "-"):
 			return errorf("%s: process %q starts with -, which cinit run would read as a flag", where, e.Name)
-		case p.norm == "" || !label.MatchString(p.norm):
+		case p.norm == "" || !label().MatchString(p.norm):
 			return errorf("%s: process %q gives no valid object name (%q)", where, e.Name, p.norm)
 		case len(j.app)+1+len(p.norm) > 63:
 			return errorf("%s: %q is longer than 63 characters; give a shorter --app", where, j.app+"-"+p.norm)
@@ -402,7 +411,7 @@ func (j *job) splitWarnings(file func(*proc) string, teardown bool) {
 
 // loopback finds a loopback address with a port in a command, a check or
 // an env value.
-var loopback = regexp.MustCompile(`(?:127\.0\.0\.1|localhost|\[::1\]|0\.0\.0\.0):([0-9]{1,5})\b`)
+var loopback = lazyRegexp(`(?:127\.0\.0\.1|localhost|\[::1\]|0\.0\.0\.0):([0-9]{1,5})\b`)
 
 // loopbackWarnings is W4: a process that reaches another type's port on
 // loopback will not find it in another container or unit.
@@ -428,7 +437,7 @@ func (j *job) loopbackWarnings(file func(*proc) string) {
 	}
 	slices.Sort(values)
 	for _, v := range values {
-		for _, m := range loopback.FindAllStringSubmatch(v, -1) {
+		for _, m := range loopback().FindAllStringSubmatch(v, -1) {
 			port, _ := strconv.Atoi(m[1])
 			if o := owner[port]; o != nil && j.opt.Format != "systemd" {
 				j.warn("", fmt.Sprintf("an env file reaches %s (%s's port); %s runs in another container: use %s", m[0], o.name, o.name, j.remote(o, port)))
@@ -442,7 +451,7 @@ func (j *job) loopbackIn(p *proc, text string, owner map[int]*proc, file func(*p
 	if j.opt.Format == "systemd" {
 		return // one host: loopback still reaches the other units
 	}
-	for _, m := range loopback.FindAllStringSubmatch(text, -1) {
+	for _, m := range loopback().FindAllStringSubmatch(text, -1) {
 		port, _ := strconv.Atoi(m[1])
 		if o := owner[port]; o != nil && o != p {
 			j.warn(file(p), fmt.Sprintf("%s reaches %s (%s's port); %s runs in another container: use %s", p.name, m[0], o.name, o.name, j.remote(o, port)))
@@ -472,7 +481,7 @@ func (j *job) envKeys() ([]string, error) {
 		if i := slices.Index(keys, key); i >= 0 {
 			return nil, errorf("flag -e/--env: %s and %s have the same base name %q; a secret needs one key per file", j.in.EnvFiles[i], path, key)
 		}
-		if !secretKey.MatchString(key) || key == "." || key == ".." {
+		if !secretKey().MatchString(key) || key == "." || key == ".." {
 			return nil, errorf("flag -e/--env: %s: the base name %q cannot be a secret key ([-._a-zA-Z0-9])", path, key)
 		}
 		keys = append(keys, key)
@@ -481,7 +490,7 @@ func (j *job) envKeys() ([]string, error) {
 }
 
 // secretKey is what a Kubernetes Secret accepts as a key.
-var secretKey = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
+var secretKey = lazyRegexp(`^[-._a-zA-Z0-9]+$`)
 
 // envFromSecret reports whether the env files travel as a secret.
 func (j *job) envFromSecret() bool {

@@ -3,7 +3,6 @@ package export
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -222,14 +221,14 @@ func (u *unitWriter) file(header string) ([]byte, error) {
 }
 
 // bareArg is what an Exec*= argument may hold without quotes.
-var bareArg = regexp.MustCompile(`^[A-Za-z0-9_@+=:,./-]+$`)
+var bareArg = lazyRegexp(`^[A-Za-z0-9_@+=:,./-]+$`)
 
 // execArg quotes one Exec*= argument: bare when it is plain, else in
 // double quotes with C escapes; then "%" and "$" doubled, so that no
 // specifier or variable expansion applies (the rule of nixpkgs'
 // escapeSystemdExecArg, NixOS/nixpkgs nixos/lib/utils.nix).
 func execArg(s string) string {
-	if !bareArg.MatchString(s) {
+	if !bareArg().MatchString(s) {
 		var b strings.Builder
 		b.WriteByte('"')
 		for _, r := range s {
