@@ -328,6 +328,10 @@ func (j *job) singleDeployment(keys []string) mapping {
 	if j.envFromSecret() && len(keys) > 0 {
 		c = c.set("volumeMounts", []any{mapping{}.set("name", "cinit-env").set("mountPath", secretDir).set("readOnly", true)})
 	}
+	// cinit probe answers from the running cinit start: ready once every
+	// process it must wait for is ready (README "Control").
+	probe := mapping{}.set("command", []any{j.opt.Cinit, "probe"})
+	c = c.set("readinessProbe", mapping{}.set("exec", probe).set("periodSeconds", 5).set("timeoutSeconds", 2))
 	pod := mapping{}.set("terminationGracePeriodSeconds", j.singleGrace()).set("containers", []any{c})
 	if j.envFromSecret() && len(keys) > 0 {
 		pod = pod.set("volumes", []any{mapping{}.set("name", "cinit-env").set("secret", mapping{}.set("secretName", j.app+"-env"))})

@@ -285,8 +285,13 @@ func TestKubernetesJobAndSingle(t *testing.T) {
 	if d == nil || d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
 		t.Fatalf("no Recreate Deployment shop")
 	}
+	// Ready means cinit probe says so: the running cinit start answers.
+	c := d.Spec.Template.Spec.Containers[0]
+	if c.ReadinessProbe == nil || c.ReadinessProbe.Exec == nil || !slices.Equal(c.ReadinessProbe.Exec.Command, []string{"cinit", "probe"}) {
+		t.Errorf("single Deployment readiness probe %+v, want exec cinit probe", c.ReadinessProbe)
+	}
 	// The CINIT_* values give cinit start the same policies.
-	env := envOf(d.Spec.Template.Spec.Containers[0])
+	env := envOf(c)
 	got, _, _ := p.runWith(t, env, "check")
 	want, _, _ := p.run(t, "check", "--oneshot", "seed", "--ready", ready, "--after", "seed=web", "-c", "seed")
 	if got != want {
