@@ -28,8 +28,12 @@ func (w *Writer) Tail(n int) []Record {
 // or a repeat, until the Writer is closed.
 func (w *Writer) Follow(n int) *Follower {
 	r := w.logs
+	spare := r.reserveBuffers()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for _, b := range spare {
+		r.putBuffer(b, true)
+	}
 	f := &Follower{r: r, at: r.lines, tail: r.collect(r.tailStart(n)), first: true, done: make(chan struct{})}
 	r.followers = append(r.followers, f)
 	return f
@@ -38,10 +42,12 @@ func (w *Writer) Follow(n int) *Follower {
 // Follower reads the lines of a [Writer] as they are printed (cinit logs
 // -f). It never slows the Writer down: it reads from the logs ring, which
 // keeps what a follower has not read yet up to 4 MiB of memory (shared by
-// all followers, counted from the newest line): a bounded queue. When a
-// follower falls further behind, its oldest unread lines are dropped, and
-// its next call of Next reports how many. A follower that stops calling
-// Next costs only that memory, and nothing once it is closed.
+// all followers, counted from the newest line): a bounded queue, whose
+// memory the first Follow reserves and the last Close gives back (ring.go,
+// "The followers' reserve"). When a follower falls further behind, its
+// oldest unread lines are dropped, and its next call of Next reports how
+// many. A follower that stops calling Next costs only that memory, and
+// nothing once it is closed.
 //
 // A follower is also given at most 4 MiB of lines a second (followRate;
 // each line counted with 32 bytes more), so that followers cannot take
@@ -70,10 +76,18 @@ type Follower struct {
 	views []view    // the chunks being read, reused
 }
 
-// The most one Next returns, and the most a follower is given.
+// The most one Next returns, and the most a follower is given. A batch is
+// small because a follower keeps its batch's records, lines and rendering
+// for reuse: 512 records are about 90 KB, and the lines under 32 KiB
+// (twice as much with the rendering). With 4096 records and 256 KiB, four
+// new followers made cinit fault in about 11 MB more memory in their
+// first batches (2,900 page faults), and on a virtual machine, where a
+// page fault costs about 15 µs, that slowed the output down while they
+// started (BENCHMARKS.md, "The logs ring and cinit logs -f followers").
+// At followRate, a follower needs only 128 batches a second.
 const (
-	nextRecords = 4096
-	nextBytes   = 256 << 10
+	nextRecords = 512
+	nextBytes   = 32 << 10
 	followRate  = 4 << 20 // bytes a second
 	recordCost  = 32      // bytes counted for a line besides its text
 )
@@ -232,6 +246,11 @@ func (f *Follower) Close() {
 // mu and no follower is left.
 func (r *ring) shrink() {
 	r.trim()
+	for i, b := range r.spare {
+		readBufs.Put(b)
+		r.spare[i] = nil
+	}
+	r.spare = nil
 	if len(r.chunks) > 2*ringLines {
 		r.resizeChunks(max(minChunks, r.count))
 	}

@@ -315,7 +315,7 @@ func (p *Pipe) handOff(end, split int, rest []byte) bool {
 		return false
 	}
 	old := (*[readSize]byte)(p.buf)
-	p.buf = readBufs.Get().(*[readSize]byte)[:]
+	p.buf = p.w.logs.buffer()[:]
 	p.part = copy(p.buf, rest)
 	p.w.logs.record(chunk{src: p.src, t: p.fmt.t, split: split, lines: p.count}, old[:end], old)
 	p.count = 0

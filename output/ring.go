@@ -135,8 +135,9 @@ type ring struct {
 	gone  uint64 // every line before this number was dropped
 
 	followers []*Follower
-	waiting   int  // followers waiting on cond
-	closed    bool // the Writer is closed: followers get EOF once they have read everything
+	spare     []*[readSize]byte // the followers' reserve (see followSpares)
+	waiting   int               // followers waiting on cond
+	closed    bool              // the Writer is closed: followers get EOF once they have read everything
 
 	// end is closed, and ended set, when closed is set; followers that
 	// pace themselves look at them without the lock.
@@ -225,10 +226,14 @@ func (r *ring) space(n int) *block {
 		size *= 2
 	}
 	var b *block
-	if size > readSize { // a long line's chunk: a block of its own
+	switch {
+	case size > readSize: // a long line's chunk: a block of its own
 		b = r.newBlock(ringBytes, bigBlocks.Get().(*[ringBytes]byte)[:])
 		b.pool = &bigBlocks
-	} else {
+	case len(r.spare) > 0: // followers' room is in their reserve
+		b = r.newBlock(readSize, r.takeSpare()[:])
+		b.pool = &readBufs
+	default:
 		b = r.newBlock(size, nil)
 	}
 	if old := r.cur; old != nil && old.live == 0 {
@@ -242,10 +247,10 @@ func (r *ring) space(n int) *block {
 // after dropping the oldest chunks until the memory held stays within
 // its bound.
 func (r *ring) newBlock(size int, buf []byte) *block {
-	for r.count > 0 && r.mem+size+r.count*chunkCost*min(len(r.followers), 1) > r.maxMem() {
+	for r.count > 0 && r.held()+size+r.count*chunkCost*min(len(r.followers), 1) > r.maxMem() {
 		r.drop()
 	}
-	if r.count == 0 && r.cur != nil && r.mem+size > r.maxMem() {
+	if r.count == 0 && r.cur != nil && r.held()+size > r.maxMem() {
 		r.free(r.cur) // the chunk of a long line needs all the room
 		r.cur = nil
 	}
@@ -256,7 +261,12 @@ func (r *ring) newBlock(size int, buf []byte) *block {
 	return &block{buf: buf}
 }
 
-// maxMem returns how much memory the blocks may hold.
+// held returns the memory of the blocks and of the followers' reserve.
+func (r *ring) held() int {
+	return r.mem + len(r.spare)*readSize
+}
+
+// maxMem returns how much memory the blocks and the reserve may hold.
 func (r *ring) maxMem() int {
 	if len(r.followers) > 0 {
 		return followBytes
@@ -274,11 +284,88 @@ func (r *ring) free(b *block) {
 	r.mem -= len(b.buf)
 	switch b.pool {
 	case &readBufs:
-		readBufs.Put((*[readSize]byte)(b.buf))
+		r.putBuffer((*[readSize]byte)(b.buf), len(r.followers) > 0)
 	case &bigBlocks:
 		bigBlocks.Put((*[ringBytes]byte)(b.buf))
 	}
 	b.buf = nil
+}
+
+// The followers' reserve. While followers exist, the ring keeps up to
+// followBytes of lines instead of ringBytes, and when the output runs at
+// full speed it fills that room with the read buffers the Pipes hand
+// over, each replaced by a new one. Those buffers are reserved, and their
+// pages faulted in, when the first follower comes (reserveBuffers), so
+// that the queue's memory is taken when somebody attaches and not while
+// the output runs: a page fault costs about 15 µs on a virtual machine,
+// and growing by 3 MiB in the output's path took several percent of its
+// throughput (BENCHMARKS.md, "The logs ring and cinit logs -f
+// followers"). Buffers freed while followers exist go back to the
+// reserve; the last follower's Close gives it all back to the pool. The
+// reserve counts against followBytes, and the ring copies small chunks
+// into its buffers too: while a follower is attached, the ring holds
+// followBytes, the bound of the followers' queue, as a buffered channel
+// of that capacity would, and never more.
+const (
+	followSpares = (followBytes - ringBytes) / readSize // buffers in the reserve
+	pageSize     = 4 << 10                              // the smallest page size cinit runs with
+)
+
+// reserveBuffers returns the buffers that the followers' reserve lacks,
+// their pages faulted in, unless followers exist already (their reserve
+// is in use). The caller keeps them with keepBuffers once it holds mu; no
+// Pipe waits for the page faults.
+func (r *ring) reserveBuffers() []*[readSize]byte {
+	r.mu.Lock()
+	n := 0
+	if len(r.followers) == 0 {
+		n = followSpares - len(r.spare)
+	}
+	r.mu.Unlock()
+	bufs := make([]*[readSize]byte, n)
+	for i := range bufs {
+		b := readBufs.Get().(*[readSize]byte)
+		for j := 0; j < readSize; j += pageSize {
+			b[j] = 0 // fault the page in now
+		}
+		bufs[i] = b
+	}
+	return bufs
+}
+
+// putBuffer gives up read buffer b: to the followers' reserve if keep is
+// set and the reserve is not full, else to the pool. The caller holds mu.
+func (r *ring) putBuffer(b *[readSize]byte, keep bool) {
+	if keep && len(r.spare) < followSpares {
+		r.spare = append(r.spare, b)
+		return
+	}
+	readBufs.Put(b)
+}
+
+// buffer returns a read buffer for a Pipe that has handed its own to
+// the ring: one of the reserve if there is one, else one of the pool.
+func (r *ring) buffer() *[readSize]byte {
+	var b *[readSize]byte
+	r.mu.Lock()
+	if len(r.spare) > 0 {
+		b = r.takeSpare()
+	}
+	r.mu.Unlock()
+	if b == nil {
+		b = readBufs.Get().(*[readSize]byte)
+	}
+	return b
+}
+
+// takeSpare takes a buffer out of the reserve, which is not empty; the
+// caller holds mu.
+func (r *ring) takeSpare() *[readSize]byte {
+	n := len(r.spare) - 1
+	b := r.spare[n]
+	r.spare[n] = nil
+	r.spare = r.spare[:n]
+	return b
 }
 
 // push appends c to the chunk queue, growing it when it is full.

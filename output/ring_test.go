@@ -330,6 +330,97 @@ func TestStoppedFollower(t *testing.T) {
 	checkGaps(t, lines, dropped, count)
 }
 
+// TestFollowReserve checks the followers' reserve: the first follower
+// brings followSpares read buffers, a second one none; while a stopped
+// follower makes the ring keep followBytes, the Pipe's new buffers come
+// from the reserve and the ring's blocks and the reserve stay within
+// followBytes; one Close keeps the reserve for the other follower, the
+// last gives it back.
+func TestFollowReserve(t *testing.T) {
+	const count = 600000 // "a a NNNNNN\n": 6.3 MiB
+	var c capture
+	w := New(&c, Options{Width: 1})
+	r := w.logs
+	stopped := w.Follow(0)
+	r.mu.Lock()
+	reserved := map[*[readSize]byte]bool{}
+	for _, b := range r.spare {
+		reserved[b] = true
+	}
+	r.mu.Unlock()
+	if len(reserved) != followSpares {
+		t.Fatalf("the first follower reserved %d buffers, want %d", len(reserved), followSpares)
+	}
+	other := w.Follow(0)
+	if n := spares(w); n != followSpares {
+		t.Fatalf("with a second follower the reserve has %d buffers, want %d", n, followSpares)
+	}
+	rp := newPipe(t, w, Label{Name: "a"}, Stdout, nil)
+	writeAll(t, rp.in, numbered("a", 0, count))
+	rp.finish(t)
+	checkNumbered(t, c.String(), []string{"a"}, count)
+
+	size := held(w)
+	r.mu.Lock()
+	used := 0
+	for i := range r.count {
+		if b := r.at(i).blk; b != nil && b.pool == &readBufs && reserved[(*[readSize]byte)(b.buf)] {
+			used++
+		}
+	}
+	r.mu.Unlock()
+	if used == 0 {
+		t.Error("no block of the ring is a reserved buffer: the Pipe did not take its buffers from the reserve")
+	}
+	if size > followBytes {
+		t.Errorf("the ring's blocks and the reserve hold %d bytes, more than %d", size, followBytes)
+	}
+	other.Close()
+	if n := spares(w); n == 0 {
+		t.Error("closing one of two followers emptied the reserve")
+	}
+	stopped.Close()
+	if n, size := spares(w), ringSize(w); n != 0 || size > ringBytes {
+		t.Errorf("after the last follower: %d buffers in the reserve, %d bytes in the ring", n, size)
+	}
+	w.Close()
+}
+
+// TestFollowReserveBound checks the bound of followBytes when lines come
+// in small writes, which the ring copies into blocks of its own: the
+// reserve is part of the bound, so that the blocks and the reserve
+// together never hold more.
+func TestFollowReserveBound(t *testing.T) {
+	var c capture
+	w := New(&c, Options{Width: 1})
+	stopped := w.Follow(0)
+	rp := newPipe(t, w, Label{Name: "a"}, Stdout, nil)
+	for i := range 3000 { // 200 lines a write: fewer than a read hands over
+		writeAll(t, rp.in, numbered("a", i*200, 200))
+		if n := held(w); n > followBytes {
+			t.Fatalf("after %d lines the ring's blocks and the reserve hold %d bytes, more than %d", (i+1)*200, n, followBytes)
+		}
+	}
+	rp.finish(t)
+	checkNumbered(t, c.String(), []string{"a"}, 600000)
+	stopped.Close()
+	w.Close()
+}
+
+// held returns the memory of w's ring's blocks and reserve.
+func held(w *Writer) int {
+	w.logs.mu.Lock()
+	defer w.logs.mu.Unlock()
+	return w.logs.mem + len(w.logs.spare)*readSize
+}
+
+// spares returns the number of buffers in w's followers' reserve.
+func spares(w *Writer) int {
+	w.logs.mu.Lock()
+	defer w.logs.mu.Unlock()
+	return len(w.logs.spare)
+}
+
 // followGaps reads f until EOF and returns its lines, and for each line
 // how many were dropped right before it (the last entry: at the end).
 func followGaps(f *Follower) (lines []string, dropped []int) {

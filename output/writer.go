@@ -110,7 +110,9 @@
 // O(1) under a short lock (a large read's buffer changes hands, a small
 // one is copied), and lines are cut out again only when someone reads
 // them. Followers read from the ring; one that falls behind loses its
-// oldest lines, never slows anything down, and is told how many it lost
+// oldest lines, never slows anything down, and is told how many it lost.
+// Their queue's 4 MiB are reserved when the first follower comes, so
+// that the output path does not fault in new memory while it runs
 // (ring.go and follow.go have the details).
 //
 // # Failure
