@@ -53,5 +53,7 @@ export CINIT=${CINIT:-bin/cinit}
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$GO" build -o "$tmp/harness" ./bench/harness
+# Static and stripped, as bin/cinit is, so that its floors (a bare Go
+# init) are comparable: with cgo it would map libc too.
+CGO_ENABLED=0 "$GO" build -trimpath -ldflags="-s -w" -o "$tmp/harness" ./bench/harness
 "$tmp/harness"
