@@ -47,6 +47,8 @@ func TestShellLine(t *testing.T) {
 		{`$CMD arg`, `exec $CMD arg`},
 		{`"exit" 3`, `"exit" 3`},
 		{`e\xit 3`, `e\xit 3`},
+		{`'ex'"it" 3`, `'ex'"it" 3`},
+		{`"ex\it"`, `"ex\it"`},
 		{``, ``},
 		{`   `, `   `},
 	}
