@@ -70,7 +70,7 @@ func (p *plan) fill(o options, only []string, environ []string) error {
 		return usagef("flag -m/--formation: %v", err)
 	}
 	if p.instances, err = procfile.Instances(p.entries, formation, base, only); err != nil {
-		return usageError{err.Error()}
+		return usageError{err.Error() + " in " + o.procfile + controlHint(only)}
 	}
 	if len(p.instances) == 0 {
 		return usagef("flag -m/--formation: no process to start")
@@ -80,6 +80,18 @@ func (p *plan) fill(o options, only []string, environ []string) error {
 	}
 	p.env = mergeEnv(fileEnv, environ)
 	return nil
+}
+
+// controlHint explains a process name that is a control command: `cinit
+// --socket S status` reads as starting a process named status, because a
+// control command takes its flags after it.
+func controlHint(only []string) string {
+	for _, name := range only {
+		if isControlCommand(name) {
+			return fmt.Sprintf("; to ask a running cinit, put the flags after the command: cinit %s --socket PATH", name)
+		}
+	}
+	return ""
 }
 
 // afterWarnings is an error found after warnings about the same
