@@ -247,10 +247,17 @@ func (r *ring) space(n int) *block {
 // after dropping the oldest chunks until the memory held stays within
 // its bound.
 func (r *ring) newBlock(size int, buf []byte) *block {
-	for r.count > 0 && r.held()+size+r.count*chunkCost*min(len(r.followers), 1) > r.maxMem() {
-		r.drop()
+	for r.over(size) {
+		if len(r.spare) > 0 { // the reserve holds no lines: it goes first
+			readBufs.Put(r.takeSpare())
+			continue
+		}
+		if r.count == 0 {
+			break
+		}
+		r.drop() // its buffer may go to the reserve, and then to the pool
 	}
-	if r.count == 0 && r.cur != nil && r.held()+size > r.maxMem() {
+	if r.count == 0 && r.cur != nil && r.over(size) {
 		r.free(r.cur) // the chunk of a long line needs all the room
 		r.cur = nil
 	}
@@ -259,6 +266,13 @@ func (r *ring) newBlock(size int, buf []byte) *block {
 	}
 	r.mem += len(buf)
 	return &block{buf: buf}
+}
+
+// over reports whether a new block of size bytes would take the memory
+// held beyond its bound, the chunks' descriptions counted while followers
+// exist.
+func (r *ring) over(size int) bool {
+	return r.held()+size+r.count*chunkCost*min(len(r.followers), 1) > r.maxMem()
 }
 
 // held returns the memory of the blocks and of the followers' reserve.
@@ -305,7 +319,11 @@ func (r *ring) free(b *block) {
 // reserve counts against followBytes, and the ring copies small chunks
 // into its buffers too: while a follower is attached, the ring holds
 // followBytes, the bound of the followers' queue, as a buffered channel
-// of that capacity would, and never more.
+// of that capacity would, and never more. Where lines need room that
+// the reserve holds, the reserve shrinks before any line is dropped: its
+// buffers go to the pool, where the Pipes find them again. So once the
+// queue is full, the buffers of the dropped chunks go round through the
+// pool, their pages still in place.
 const (
 	followSpares = (followBytes - ringBytes) / readSize // buffers in the reserve
 	pageSize     = 4 << 10                              // the smallest page size cinit runs with
@@ -313,7 +331,7 @@ const (
 
 // reserveBuffers returns the buffers that the followers' reserve lacks,
 // their pages faulted in, unless followers exist already (their reserve
-// is in use). The caller keeps them with keepBuffers once it holds mu; no
+// is in use). The caller keeps them with putBuffer once it holds mu; no
 // Pipe waits for the page faults.
 func (r *ring) reserveBuffers() []*[readSize]byte {
 	r.mu.Lock()

@@ -331,11 +331,11 @@ func TestStoppedFollower(t *testing.T) {
 }
 
 // TestFollowReserve checks the followers' reserve: the first follower
-// brings followSpares read buffers, a second one none; while a stopped
-// follower makes the ring keep followBytes, the Pipe's new buffers come
-// from the reserve and the ring's blocks and the reserve stay within
-// followBytes; one Close keeps the reserve for the other follower, the
-// last gives it back.
+// brings followSpares read buffers, a second one none, and closing one of
+// two keeps them; while a stopped follower makes the ring keep
+// followBytes, the Pipe's new buffers come from the reserve, the ring's
+// blocks and the reserve stay within followBytes, and the blocks fill
+// that room with lines; the last Close gives it all back.
 func TestFollowReserve(t *testing.T) {
 	const count = 600000 // "a a NNNNNN\n": 6.3 MiB
 	var c capture
@@ -354,6 +354,10 @@ func TestFollowReserve(t *testing.T) {
 	other := w.Follow(0)
 	if n := spares(w); n != followSpares {
 		t.Fatalf("with a second follower the reserve has %d buffers, want %d", n, followSpares)
+	}
+	other.Close()
+	if n := spares(w); n != followSpares {
+		t.Fatalf("after closing one of two followers the reserve has %d buffers, want %d", n, followSpares)
 	}
 	rp := newPipe(t, w, Label{Name: "a"}, Stdout, nil)
 	writeAll(t, rp.in, numbered("a", 0, count))
@@ -375,9 +379,8 @@ func TestFollowReserve(t *testing.T) {
 	if size > followBytes {
 		t.Errorf("the ring's blocks and the reserve hold %d bytes, more than %d", size, followBytes)
 	}
-	other.Close()
-	if n := spares(w); n == 0 {
-		t.Error("closing one of two followers emptied the reserve")
+	if n := ringSize(w); n < followBytes*3/4 {
+		t.Errorf("the ring's blocks hold %d bytes: room for the stopped follower went unused", n)
 	}
 	stopped.Close()
 	if n, size := spares(w), ringSize(w); n != 0 || size > ringBytes {
@@ -405,6 +408,30 @@ func TestFollowReserveBound(t *testing.T) {
 	checkNumbered(t, c.String(), []string{"a"}, 600000)
 	stopped.Close()
 	w.Close()
+}
+
+// TestFollowReserveLongLines checks that the reserve does not take the
+// followers' room from long lines, which the ring keeps in blocks of
+// their own: a stopped follower still gets as many of the last lines of
+// 900 KiB as fit in followBytes, not only the one that fits beside the
+// reserve.
+func TestFollowReserveLongLines(t *testing.T) {
+	var c capture
+	w := New(&c, Options{Width: 1})
+	stopped := w.Follow(0)
+	rp := newPipe(t, w, Label{Name: "a"}, Stdout, nil)
+	for i := range 8 {
+		writeAll(t, rp.in, fmt.Sprintf("%d%s\n", i, strings.Repeat("x", 900<<10)))
+		if n := held(w); n > followBytes {
+			t.Fatalf("after line %d the ring's blocks and the reserve hold %d bytes, more than %d", i, n, followBytes)
+		}
+	}
+	rp.finish(t)
+	w.Close()
+	lines, dropped := followGaps(stopped)
+	if len(lines) < 3 || dropped[0] == 0 {
+		t.Errorf("the stopped follower got %d lines of 900 KiB after %d dropped, want 3 or more after some dropped", len(lines), dropped[0])
+	}
 }
 
 // held returns the memory of w's ring's blocks and reserve.
