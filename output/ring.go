@@ -248,24 +248,35 @@ func (r *ring) space(n int) *block {
 // its bound.
 func (r *ring) newBlock(size int, buf []byte) *block {
 	for r.over(size) {
-		if len(r.spare) > 0 { // the reserve holds no lines: it goes first
-			readBufs.Put(r.takeSpare())
-			continue
-		}
-		if r.count == 0 {
+		if !r.makeRoom() {
 			break
 		}
-		r.drop() // its buffer may go to the reserve, and then to the pool
-	}
-	if r.count == 0 && r.cur != nil && r.over(size) {
-		r.free(r.cur) // the chunk of a long line needs all the room
-		r.cur = nil
 	}
 	if buf == nil {
 		buf = make([]byte, size)
 	}
 	r.mem += len(buf)
 	return &block{buf: buf}
+}
+
+// makeRoom gives up what costs the least of the memory the ring holds: a
+// buffer of the reserve, which holds no lines; else the oldest chunk,
+// whose buffer may go to the reserve and then, on the next call, to the
+// pool; else the current block, when the chunk of a long line needs all
+// the room. It reports false when nothing is left to give up.
+func (r *ring) makeRoom() bool {
+	switch {
+	case len(r.spare) > 0:
+		readBufs.Put(r.takeSpare())
+	case r.count > 0:
+		r.drop()
+	case r.cur != nil:
+		r.free(r.cur)
+		r.cur = nil
+	default:
+		return false
+	}
+	return true
 }
 
 // over reports whether a new block of size bytes would take the memory

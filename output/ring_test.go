@@ -414,12 +414,14 @@ func TestFollowReserveBound(t *testing.T) {
 // followers' room from long lines, which the ring keeps in blocks of
 // their own: a stopped follower still gets as many of the last lines of
 // 900 KiB as fit in followBytes, not only the one that fits beside the
-// reserve.
+// reserve; and the bound holds with a short line's block, one of the
+// reserve's, in the ring as well.
 func TestFollowReserveLongLines(t *testing.T) {
 	var c capture
 	w := New(&c, Options{Width: 1})
 	stopped := w.Follow(0)
 	rp := newPipe(t, w, Label{Name: "a"}, Stdout, nil)
+	writeAll(t, rp.in, "short\n") // copied into a block taken from the reserve
 	for i := range 8 {
 		writeAll(t, rp.in, fmt.Sprintf("%d%s\n", i, strings.Repeat("x", 900<<10)))
 		if n := held(w); n > followBytes {
