@@ -24,6 +24,13 @@ func ctlEnv(t *testing.T) []string {
 	return []string{"XDG_RUNTIME_DIR=" + t.TempDir()}
 }
 
+// socketFiles returns the files matching pattern in the socket directory
+// of env (see ctlEnv).
+func socketFiles(env []string, pattern string) []string {
+	files, _ := filepath.Glob(filepath.Join(strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR="), "cinit", pattern))
+	return files
+}
+
 // ctlResult is what one client command did.
 type ctlResult struct {
 	code   int
@@ -316,7 +323,7 @@ func TestControlQuitIsSIGTERM(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("cinit exited %d, want 0 as after SIGTERM", code)
 	}
-	if socks, _ := filepath.Glob(filepath.Join(strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR="), "cinit", "*.sock")); len(socks) != 0 {
+	if socks := socketFiles(env, "*.sock"); len(socks) != 0 {
 		t.Errorf("sockets left after exit: %v", socks)
 	}
 }
@@ -480,7 +487,7 @@ func TestSingleCommandModeOpensNoSocket(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	if socks, _ := filepath.Glob(filepath.Join(strings.TrimPrefix(env[0], "XDG_RUNTIME_DIR="), "cinit", "*")); len(socks) != 0 {
+	if socks := socketFiles(env, "*"); len(socks) != 0 {
 		t.Errorf("single-command mode made %v", socks)
 	}
 }

@@ -440,7 +440,7 @@ func TestFollowReserveLongLines(t *testing.T) {
 func held(w *Writer) int {
 	w.logs.mu.Lock()
 	defer w.logs.mu.Unlock()
-	return w.logs.mem + len(w.logs.spare)*readSize
+	return w.logs.held()
 }
 
 // spares returns the number of buffers in w's followers' reserve.
