@@ -77,10 +77,15 @@ func TestFaultStopAndContinueChild(t *testing.T) {
 		}
 		return pids[0]
 	}
+	// stop stops the child, sending SIGSTOP again while it is not
+	// stopped: in a teardown, cinit's SIGCONT after the stop signal may
+	// come after the test's SIGSTOP on a loaded machine.
 	stop := func(t *testing.T, pid int) {
 		t.Helper()
-		syscall.Kill(pid, syscall.SIGSTOP)
-		waitUntil(t, "the child to stop", func() bool { return proctest.State(pid) == 'T' })
+		waitUntil(t, "the child to stop", func() bool {
+			syscall.Kill(pid, syscall.SIGSTOP)
+			return proctest.State(pid) == 'T'
+		})
 	}
 	t.Run("continued during teardown", func(t *testing.T) {
 		t.Parallel()
@@ -99,7 +104,9 @@ func TestFaultStopAndContinueChild(t *testing.T) {
 	})
 	t.Run("left stopped during teardown", func(t *testing.T) {
 		t.Parallel()
-		f := startFault(t, "a: "+helperLine("fault-slowstop")+"\n", nil, "-t", "1s")
+		// The grace must outlast stopping the child, which can take a
+		// while on a loaded machine; it ends in a SIGKILL either way.
+		f := startFault(t, "a: "+helperLine("fault-slowstop")+"\n", nil, "-t", "5s")
 		f.waitLine("a", "ready")
 		f.signal(syscall.SIGTERM)
 		f.waitLine("a", "stopping")
