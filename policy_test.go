@@ -112,6 +112,29 @@ func TestOneshotSuccessStartsDependents(t *testing.T) {
 	}
 }
 
+// A process that is ready as soon as it starts lets its dependents start
+// at once, before the processes after it in the Procfile, and the next
+// start is always the first one in Procfile order that may start: b's
+// start makes nothing eligible, c's makes a eligible, and a comes before
+// d. 300 more instances that are ready at once start too (the scan that
+// follows each start does not nest).
+func TestStartOrderWithInstantReadiness(t *testing.T) {
+	dir := writeProcfile(t, "a: sleep 100\nb: sleep 100\nc: sleep 100\nd: sleep 100\nmany: sleep 100\n")
+	r := startCinit(t, dir, nil, "--after", "a=c", "-m", "many=300")
+	r.waitLine("cinit", "many.300 started with pid")
+	r.signal(syscall.SIGTERM)
+	code, lines := r.wait()
+	var order []string
+	for _, l := range linesOf(lines, "cinit") {
+		if name, _, ok := strings.Cut(l, " started with pid "); ok && !strings.HasPrefix(name, "many") {
+			order = append(order, name)
+		}
+	}
+	if code != 0 || strings.Join(order, ",") != "b,c,a,d" {
+		t.Fatalf("exit %d, start order %v, want b,c,a,d:\n%s", code, order, tail(lines))
+	}
+}
+
 // pidOf finds the pid in name's "started with pid" message.
 func pidOf(lines []string, name string) int {
 	var pid int

@@ -37,9 +37,10 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // theirs but for PORT and PS). It belongs to the goroutine that starts
 // processes.
 type launcher struct {
-	dir   string
-	pwd   string            // the PWD dash would export, once known
-	found map[string]string // PATH, NUL, name → program; "" when the shell decides
+	dir    string
+	pwd    string            // the PWD dash would export, once known
+	found  map[string]string // PATH, NUL, name → program; "" when the shell decides
+	envBuf []string          // command's buffer for the environment it returns
 }
 
 // newLauncher returns a launcher for children that run in dir.
@@ -51,7 +52,8 @@ func newLauncher(dir string) *launcher {
 // would execute for command, and the environment it would pass, when
 // cinit can tell them for certain; ok is false otherwise. The environment
 // it returns is a copy of env with PWD set and without the variables whose
-// names are not shell names, as dash passes it on.
+// names are not shell names, as dash passes it on. That copy is built in a
+// buffer the next call reuses: it is for one fork.
 func (l *launcher) command(command string, env []string) (path string, argv, env2 []string, ok bool) {
 	if !directExec {
 		return "", nil, nil, false
@@ -67,7 +69,7 @@ func (l *launcher) command(command string, env []string) (path string, argv, env
 			return "", nil, nil, false
 		}
 	}
-	env2 = make([]string, 0, len(env)+1)
+	env2 = l.envBuf[:0]
 	for _, kv := range env {
 		// dash passes on only variables with a name it could set: one
 		// named spring.profiles.active or A-B is dropped.
@@ -75,7 +77,9 @@ func (l *launcher) command(command string, env []string) (path string, argv, env
 			env2 = append(env2, kv)
 		}
 	}
-	return path, argv, append(env2, "PWD="+l.pwd), true
+	env2 = append(env2, "PWD="+l.pwd)
+	l.envBuf = env2[:0]
+	return path, argv, env2, true
 }
 
 // program finds name for env's PATH once (see findRunnable), "" when the

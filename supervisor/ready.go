@@ -30,9 +30,30 @@ type checkRun struct {
 
 // startEligible starts every pending unit whose dependencies are ready,
 // in start order, and gives up on those whose dependencies failed.
+//
+// A start can make a unit ready at once, which calls startEligible again.
+// That call only asks for a new pass from the first unit, the order a
+// nested scan would start units in; the stack stays flat instead of
+// growing by a few frames per unit (100 instances that are ready as soon
+// as they start grew the loop's stack to 128 KiB, all of it resident).
 func (s *supervisor) startEligible() {
+	if s.scan.running {
+		s.scan.again = true
+		return
+	}
+	s.scan.running = true
+	defer func() { s.scan.running = false }()
+	for s.scan.again = true; s.scan.again; {
+		s.scan.again = false
+		s.scanOnce()
+	}
+}
+
+// scanOnce is one pass of startEligible. It stops early when a start asked
+// for a new pass or began the teardown.
+func (s *supervisor) scanOnce() {
 	for _, u := range s.units {
-		if s.tear.started {
+		if s.tear.started || s.scan.again {
 			return
 		}
 		if u.state != pending {

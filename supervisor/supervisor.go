@@ -152,9 +152,11 @@ type supervisor struct {
 	childless  bool               // no child is left: set by the last reaped exit, cleared by a start
 	stops      int                // stop signals received since cinit started
 	tear       teardown
-	strays     *reaper.Strays // without a subreaper: what is left outside cinit's tree; else nil
-	strayPoll  bool           // a poll of strays is scheduled
-	ctl        ctlLoop        // the control plane's requests and parked answers
+	strays     *reaper.Strays                // without a subreaper: what is left outside cinit's tree; else nil
+	strayPoll  bool                          // a poll of strays is scheduled
+	ctl        ctlLoop                       // the control plane's requests and parked answers
+	scan       struct{ running, again bool } // startEligible is scanning; a start asked for another pass
+	envBuf     []string                      // environ's buffer
 }
 
 func newSupervisor(cfg Config, exits <-chan reaper.Exit, sigs signals.Channels) *supervisor {

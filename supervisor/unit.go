@@ -173,9 +173,11 @@ func closeAll(files []*os.File) {
 }
 
 // environ is the environment of one instance: the shared one plus PORT and
-// PS (README, "Environment").
+// PS (README, "Environment"). It is built in a buffer the next call reuses,
+// so it must not be kept past the fork it is for: every start would
+// otherwise leave a copy of the environment behind until a collection.
 func (s *supervisor) environ(in procfile.Instance) []string {
-	env := make([]string, 0, len(s.cfg.Env)+2)
+	env := s.envBuf[:0]
 	for _, kv := range s.cfg.Env {
 		if hasKey(kv, "PS") || (!s.cfg.NoPort && hasKey(kv, "PORT")) {
 			continue
@@ -185,7 +187,9 @@ func (s *supervisor) environ(in procfile.Instance) []string {
 	if !s.cfg.NoPort {
 		env = append(env, "PORT="+strconv.Itoa(in.Port))
 	}
-	return append(env, "PS="+in.PS)
+	env = append(env, "PS="+in.PS)
+	s.envBuf = env[:0]
+	return env
 }
 
 func hasKey(kv, key string) bool {
