@@ -206,6 +206,27 @@ func TestControlStopTwiceKills(t *testing.T) {
 	r.wait()
 }
 
+// A process that is stopped on request while it is not ready yet is not
+// failed by --ready-timeout during its grace period: the stop is never a
+// failure and never a teardown. web ignores SIGTERM, so its stop lasts
+// the grace period (5 s), and the ready timeout (3 s) comes while it does.
+func TestControlStopOutlastsReadyTimeout(t *testing.T) {
+	t.Parallel()
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("ignoreterm")+"\nworker: "+helperLine("block")+"\n")
+	r := startCinit(t, dir, env, "--ready", "web=file:"+filepath.Join(dir, "never"), "--ready-timeout", "3s", "-t", "5s")
+	r.waitAll("web", "ready")
+	r.waitAll("cinit", "worker started")
+	ctl(t, dir, env, "stop", "web").want(t, 0, "web stopped")
+	r.waitLine("cinit", "web was killed by SIGKILL")
+	ctl(t, dir, env, "status", "worker").want(t, 0, "running")
+	r.signal(syscall.SIGTERM)
+	code, lines := r.wait()
+	if code != 0 || indexOf(lines, "cinit", "web was not ready within 3s") >= 0 {
+		t.Fatalf("exit %d, want 0 and no ready timeout:\n%s", code, tail(lines))
+	}
+}
+
 func TestControlRestartWaitsForReadiness(t *testing.T) {
 	t.Parallel()
 	env := ctlEnv(t)
@@ -263,6 +284,43 @@ func TestControlRestartThatExitsFails(t *testing.T) {
 	ctl(t, dir, env, "status", "worker").want(t, 0, "running")
 	r.signal(syscall.SIGTERM)
 	r.wait()
+}
+
+// A run started by cinit restart that is not ready within --ready-timeout
+// fails alone: the client exits 1, the run is stopped (not left running
+// as "failed"), the container goes on, and a later restart revives it.
+func TestControlRestartNotReadyInTime(t *testing.T) {
+	t.Parallel()
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("block")+"\nworker: "+helperLine("block")+"\n")
+	flag := filepath.Join(dir, "ready")
+	os.WriteFile(flag, nil, 0o644)
+	r := startCinit(t, dir, env, "--ready", "web=file:"+flag, "--ready-timeout", "2s")
+	r.waitAll("cinit", "web is ready", "worker started")
+	os.Remove(flag)
+
+	ctl(t, dir, env, "restart", "web").want(t, 1, "web was not ready within 2s")
+	second := runPid(r, "web")
+	r.waitLine("cinit", "web was killed by SIGTERM") // the first run, stopped by the restart
+	r.waitLine("cinit", "web was killed by SIGTERM") // the second, stopped for not being ready
+	if err := syscall.Kill(second, 0); err != syscall.ESRCH {
+		t.Fatalf("the run that was not ready (pid %d) is still there: %v", second, err)
+	}
+	if p := statusOf(t, dir, env, "web").Processes[0]; p.State != "failed" || p.Pid != 0 {
+		t.Fatalf("after the failed restart: %+v, want failed without a pid", p)
+	}
+	ctl(t, dir, env, "status", "worker").want(t, 0, "running")
+
+	os.WriteFile(flag, nil, 0o644)
+	ctl(t, dir, env, "restart", "web").want(t, 0, "web")
+	if p := statusOf(t, dir, env, "web").Processes[0]; p.State != "running" || !p.Ready {
+		t.Fatalf("after the second restart: %+v", p)
+	}
+	r.signal(syscall.SIGTERM)
+	_, lines := r.wait()
+	if indexOf(lines, "cinit", "web was not ready within 2s, stopping all processes") >= 0 {
+		t.Fatalf("the failed restart tore the container down:\n%s", tail(lines))
+	}
 }
 
 func TestControlClientGoneMidRestart(t *testing.T) {

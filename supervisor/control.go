@@ -39,6 +39,7 @@ type ctlState struct {
 	stopping  bool      // cinit stop or restart sent this run its stop signal
 	again     bool      // start it again once this run has ended (restart)
 	manual    bool      // this run was started by cinit restart
+	notReady  bool      // this run hit --ready-timeout and is stopped for it
 	restarts  int       // starts after the first, automatic and requested
 	nextStart time.Time // in backoff: when the automatic restart is due
 }
@@ -276,7 +277,7 @@ func (s *supervisor) stateOf(u *unit) string {
 	case stopped:
 		return control.StateStopped
 	}
-	if u.failed && (u.gen == 0 || u.exit.Code != 0) {
+	if u.failed && (u.gen == 0 || u.exit.Code != 0 || u.ctl.notReady) {
 		return control.StateFailed
 	}
 	return control.StateExited
@@ -468,11 +469,14 @@ func (s *supervisor) killUnit(u *unit) {
 func (s *supervisor) stoppedByRequest(u *unit) {
 	s.reportExit(u)
 	u.ctl.stopping = false
-	if u.ctl.again {
+	switch {
+	case u.ctl.again:
 		s.startByRequest(u)
-		return
+	case u.ctl.notReady:
+		u.state, u.since = over, time.Now() // failed, not stopped
+	default:
+		u.state, u.since = stopped, time.Now()
 	}
-	u.state, u.since = stopped, time.Now()
 }
 
 // ctlStop stops the selected units. A second stop of a unit that is
@@ -617,6 +621,9 @@ func (s *supervisor) restartDone(u *unit, base int) (bool, *control.Error) {
 	}
 	if u.gen <= base {
 		return false, nil // the old run is still stopping
+	}
+	if u.ctl.notReady {
+		return false, control.Errorf(control.Failed, "%s was not ready within %v", u.inst.Name, s.cfg.ReadyTimeout)
 	}
 	switch u.state {
 	case running:

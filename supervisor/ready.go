@@ -153,14 +153,23 @@ func (s *supervisor) setReady(u *unit) {
 }
 
 // readyTimeout fails a unit that is still not ready (exit status 124, the
-// timeout(1) convention).
+// timeout(1) convention). A run that is being stopped on request is left
+// to its stop. A run that cinit restart started fails alone: it is stopped
+// as cinit stop would stop it and ends failed, and the container goes on
+// (README, "Control").
 func (s *supervisor) readyTimeout(u *unit, gen int) {
-	if u.gen != gen || u.runReady || u.state != running || s.tear.started {
+	if u.gen != gen || u.runReady || u.state != running || u.ctl.stopping || s.tear.started {
 		return
 	}
 	why := fmt.Sprintf("%s was not ready within %v", u.inst.Name, s.cfg.ReadyTimeout)
 	s.event(output.Event{Kind: "failed", Process: u.inst.Name, Text: why})
 	u.failed = true
+	if u.ctl.manual {
+		u.ctl.again, u.ctl.notReady = false, true
+		s.sendStop(u)
+		s.abandonDependents()
+		return
+	}
 	s.endWith(u, 124, why+", stopping all processes")
 }
 
