@@ -38,7 +38,12 @@ import (
 // cut down to the lines that fit) gets a block of its own size. Nothing
 // is allocated until the first line. A block is freed, or goes back to
 // the pool, once its last chunk is dropped; the blocks held stay within
-// ringBytes, or followBytes while followers exist.
+// ringBytes, or followBytes while followers exist. Blocks of readSize
+// come from the read buffers' pool and go back to it: small reads keep
+// the ring copying for as long as the output runs, and a block allocated
+// each time would leave one for the collector every readSize bytes,
+// growing the heap, and the idle memory after a burst, to the collector's
+// goal instead of what the ring holds.
 const (
 	ringLines    = 1000          // lines kept for Tail
 	ringBytes    = 1 << 20       // memory kept for Tail
@@ -232,6 +237,9 @@ func (r *ring) space(n int) *block {
 		b.pool = &bigBlocks
 	case len(r.spare) > 0: // followers' room is in their reserve
 		b = r.newBlock(readSize, r.takeSpare()[:])
+		b.pool = &readBufs
+	case size == readSize: // from the pool, and back to it once dropped
+		b = r.newBlock(readSize, readBufs.Get().(*[readSize]byte)[:])
 		b.pool = &readBufs
 	default:
 		b = r.newBlock(size, nil)
