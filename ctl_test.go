@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cinit/cinit/control"
+	"github.com/cinit/cinit/internal/proctest"
 )
 
 // ctlEnv gives a test its own socket directory: $XDG_RUNTIME_DIR/cinit is
@@ -41,15 +42,35 @@ type ctlResult struct {
 // ctl runs a client command in dir and waits for it (hangLimit at most).
 func ctl(t *testing.T, dir string, env []string, args ...string) ctlResult {
 	t.Helper()
-	cmd := ctlCommand(t, dir, env, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := ctlResult{stdout: out.String(), stderr: errb.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
+	return startCtl(t, dir, env, args...).wait(t)
+}
+
+// pendingCtl is a client command running in the background.
+type pendingCtl struct {
+	cmd       *exec.Cmd
+	out, errb bytes.Buffer
+}
+
+// startCtl starts a client command in dir; wait collects its result.
+func startCtl(t *testing.T, dir string, env []string, args ...string) *pendingCtl {
+	t.Helper()
+	p := &pendingCtl{cmd: ctlCommand(t, dir, env, args...)}
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.errb
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// wait waits for the command (hangLimit at most) and returns its result.
+func (p *pendingCtl) wait(t *testing.T) ctlResult {
+	t.Helper()
+	err := p.cmd.Wait()
+	r := ctlResult{stdout: p.out.String(), stderr: p.errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok && ee.Exited() {
 		r.code = ee.ExitCode()
 	} else if err != nil {
-		t.Fatalf("cinit %s: %v", strings.Join(args, " "), err)
+		t.Fatalf("%s: %v", strings.Join(p.cmd.Args, " "), err)
 	}
 	return r
 }
@@ -238,18 +259,11 @@ func TestControlRestartWaitsForReadiness(t *testing.T) {
 	first := runPid(r, "web")
 	os.Remove(flag)
 
-	restart := ctlCommand(t, dir, env, "restart", "web")
-	var out bytes.Buffer
-	restart.Stdout = &out
-	if err := restart.Start(); err != nil {
-		t.Fatal(err)
-	}
+	restart := startCtl(t, dir, env, "restart", "web")
 	r.waitLine("cinit", "web started with pid")
 	ctl(t, dir, env, "probe").want(t, 1, "web starting")
 	os.WriteFile(flag, nil, 0o644) // only now may the restart return
-	if err := restart.Wait(); err != nil {
-		t.Fatalf("restart: %v (%s)", err, out.String())
-	}
+	restart.wait(t).want(t, 0, "web running")
 	st := statusOf(t, dir, env)
 	if p := st.Processes[0]; p.Pid == first || p.State != "running" || !p.Ready || p.Restarts != 1 {
 		t.Fatalf("after restart: %+v", p)
@@ -266,19 +280,11 @@ func TestControlRestartThatExitsFails(t *testing.T) {
 	r := startCinit(t, dir, env, "--ready", "web=file:"+filepath.Join(dir, "never"))
 	r.waitAll("cinit", "web started", "worker started")
 
-	restart := ctlCommand(t, dir, env, "restart", "web")
-	var errb bytes.Buffer
-	restart.Stderr = &errb
-	if err := restart.Start(); err != nil {
-		t.Fatal(err)
-	}
+	restart := startCtl(t, dir, env, "restart", "web")
 	r.waitLine("cinit", "restart web requested")
 	r.waitLine("cinit", "web started with pid")
 	ctl(t, dir, env, "kill", "-s", "KILL", "web").want(t, 0, "web")
-	err := restart.Wait()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(errb.String(), "killed by SIGKILL before it was ready") {
-		t.Fatalf("restart: %v, %q; want exit 1 naming the kill", err, errb.String())
-	}
+	restart.wait(t).want(t, 1, "killed by SIGKILL before it was ready")
 	// An operator's run that fails does not tear the container down.
 	ctl(t, dir, env, "status", "web").want(t, 3, "failed")
 	ctl(t, dir, env, "status", "worker").want(t, 0, "running")
@@ -323,6 +329,114 @@ func TestControlRestartNotReadyInTime(t *testing.T) {
 	}
 }
 
+// A stop that waits is answered once its run has ended, also when a
+// restart started the next run meanwhile (it used to wait for good, and
+// keep one of the 32 connections).
+func TestControlStopAnsweredWhenRestarted(t *testing.T) {
+	t.Parallel()
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("ignoreterm")+"\n")
+	r := startCinit(t, dir, env, "-t", "2s")
+	r.waitLine("web", "ready")
+	first := runPid(r, "web")
+	stop := startCtl(t, dir, env, "stop", "web")
+	r.waitLine("cinit", "stop web requested")
+	ctl(t, dir, env, "restart", "web").want(t, 0, "web running")
+	stop.wait(t).want(t, 0, "web")
+	if pid := runPid(r, "web"); pid == first {
+		t.Fatalf("web still runs as pid %d", pid)
+	}
+	r.signal(syscall.SIGTERM)
+	r.wait()
+}
+
+// A restart after one whose client gave up while the run was not ready
+// yet restarts again, instead of joining that run for good.
+func TestControlRestartAfterAnAbandonedOne(t *testing.T) {
+	t.Parallel()
+	env := ctlEnv(t)
+	// Each run is ready when ok existed as it started.
+	dir := writeProcfile(t, "web: rm -f ready; if [ -e ok ]; then touch ready; fi; exec sleep 1000\n")
+	ok := filepath.Join(dir, "ok")
+	os.WriteFile(ok, nil, 0o644)
+	r := startCinit(t, dir, env, "--ready", "web=file:ready")
+	r.waitLine("cinit", "web is ready")
+	os.Remove(ok)
+	ctl(t, dir, env, "restart", "--timeout", "300ms", "web").want(t, 1, "not ready within 300ms")
+	second := runPid(r, "web")
+	os.WriteFile(ok, nil, 0o644)
+	ctl(t, dir, env, "restart", "web").want(t, 0, "web running")
+	if pid := runPid(r, "web"); pid == second {
+		t.Fatalf("the second restart joined the run (pid %d) of the first", pid)
+	}
+	r.signal(syscall.SIGTERM)
+	r.wait()
+}
+
+// A stop while a restart is stopping the process cancels the restart,
+// whose client exits 1 at once, and is a first stop: the grace period
+// runs on (here an hour, with SIGTERM ignored), and only a second stop
+// kills.
+func TestControlStopDuringRestart(t *testing.T) {
+	t.Parallel()
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("ignoreterm")+"\n")
+	r := startCinit(t, dir, env, "-t", "1h")
+	r.waitLine("web", "ready")
+	web := runPid(r, "web")
+	restart := startCtl(t, dir, env, "restart", "--timeout", "1m", "web")
+	r.waitLine("cinit", "restart web requested")
+	ctl(t, dir, env, "stop", "--no-wait", "web").want(t, 0, "web")
+	restart.wait(t).want(t, 1, "web was stopped before it restarted")
+	if !proctest.Alive(web) {
+		t.Fatal("the first stop killed web")
+	}
+	ctl(t, dir, env, "stop", "web").want(t, 0, "web stopped") // the second: SIGKILL
+	r.waitLine("cinit", "web was killed by SIGKILL")
+	if st := statusOf(t, dir, env, "web"); st.Processes[0].State != "stopped" {
+		t.Fatalf("after the stops: %+v", st.Processes[0])
+	}
+	r.signal(syscall.SIGTERM)
+	r.wait()
+}
+
+// A readiness check that passes while its process is being stopped does
+// not make it ready, and what starts after it does not start. The exec
+// check is in flight when the stop comes, and passes during the grace
+// period.
+func TestControlCheckDuringStop(t *testing.T) {
+	t.Parallel()
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("ignoreterm")+"\nworker: "+helperLine("block")+"\n")
+	r := startCinit(t, dir, env, "-t", "1h", "--after", "worker=web",
+		"--ready", "web=exec:while [ ! -e flag ]; do sleep 0.01; done")
+	r.waitLine("web", "ready")
+	cinit := r.cmd.Process.Pid
+	checks := func() int {
+		n := 0
+		for _, p := range proctest.All() {
+			if p.PPid == cinit && p.Comm == "sh" {
+				n++
+			}
+		}
+		return n
+	}
+	waitUntil(t, "the readiness check to run", func() bool { return checks() > 0 })
+	ctl(t, dir, env, "stop", "--no-wait", "web").want(t, 0, "web")
+	os.WriteFile(filepath.Join(dir, "flag"), nil, 0o644)
+	waitUntil(t, "the check to pass and be reaped", func() bool { return checks() == 0 })
+	st := statusOf(t, dir, env)
+	if web, worker := st.Processes[0], st.Processes[1]; web.Ready || worker.State != "waiting" {
+		t.Fatalf("after the check passed during the stop: web %+v, worker %+v", web, worker)
+	}
+	ctl(t, dir, env, "stop", "web").want(t, 0, "web stopped")
+	r.signal(syscall.SIGTERM)
+	_, lines := r.wait()
+	if indexOf(lines, "cinit", "web is ready") >= 0 {
+		t.Fatalf("web was found ready while it was stopped:\n%s", tail(lines))
+	}
+}
+
 func TestControlClientGoneMidRestart(t *testing.T) {
 	t.Parallel()
 	env := ctlEnv(t)
@@ -331,13 +445,10 @@ func TestControlClientGoneMidRestart(t *testing.T) {
 	r := startCinit(t, dir, env, "--ready", "web=file:"+flag)
 	r.waitLine("cinit", "web started")
 
-	restart := ctlCommand(t, dir, env, "restart", "web")
-	if err := restart.Start(); err != nil {
-		t.Fatal(err)
-	}
+	restart := startCtl(t, dir, env, "restart", "web")
 	r.waitLine("cinit", "restart web requested")
-	restart.Process.Kill()
-	restart.Wait()
+	restart.cmd.Process.Kill()
+	restart.cmd.Wait()
 	r.waitLine("cinit", "web started with pid")
 	os.WriteFile(flag, nil, 0o644)
 	r.waitLine("cinit", "web is ready")

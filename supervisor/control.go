@@ -5,6 +5,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -40,6 +41,7 @@ type ctlState struct {
 	again     bool      // start it again once this run has ended (restart)
 	manual    bool      // this run was started by cinit restart
 	notReady  bool      // this run hit --ready-timeout and is stopped for it
+	stopAsked bool      // cinit stop asked this run to end: another stop kills it
 	restarts  int       // starts after the first, automatic and requested
 	nextStart time.Time // in backoff: when the automatic restart is due
 }
@@ -56,7 +58,7 @@ type ctlLoop struct {
 type wait struct {
 	call    *control.Call
 	units   []*unit
-	base    []int // restart: each unit's gen before the run waited for; -1: nothing to wait for
+	base    []int // each unit's gen before the run a restart waits for (-1: none), or of the run a stop ends
 	restart bool
 	done    bool
 }
@@ -404,7 +406,7 @@ func (s *supervisor) restartUnit(u *unit) int {
 	switch {
 	case u.state == pending:
 		return -1 // waiting for its dependencies; it starts when they are ready
-	case u.state == running && u.ctl.manual && !u.runReady && !u.ctl.stopping:
+	case u.state == running && u.ctl.manual && !u.runReady && !u.ctl.stopping && s.restartWaiting(u):
 		return u.gen - 1 // a restart in progress: join it
 	case u.state == running || u.state == exiting:
 		u.ctl.again = true
@@ -417,6 +419,18 @@ func (s *supervisor) restartUnit(u *unit) int {
 		return -1
 	}
 	return u.gen - 1
+}
+
+// restartWaiting reports whether a parked restart waits for u's run to be
+// ready. A restart whose client has gone or given up is over: the next
+// one stops that run and starts another.
+func (s *supervisor) restartWaiting(u *unit) bool {
+	for _, w := range s.ctl.waits {
+		if w.restart && !w.done && slices.Contains(w.units, u) {
+			return true
+		}
+	}
+	return false
 }
 
 // startByRequest starts a unit that has no process now, for cinit
@@ -487,21 +501,26 @@ func (s *supervisor) ctlStop(c *control.Call, units []*unit) {
 		return
 	}
 	s.audit(c, requestText(c, "stop"))
+	w := &wait{call: c, units: units}
 	for _, u := range units {
+		w.base = append(w.base, u.gen)
 		s.stopUnit(u)
 	}
-	s.park(&wait{call: c, units: units}, 0)
+	s.park(w, 0)
 }
 
-// stopUnit stops one unit.
+// stopUnit stops one unit. A stop while a restart or the ready timeout
+// is stopping the unit cancels the restart and lets the grace period run;
+// only a second stop kills.
 func (s *supervisor) stopUnit(u *unit) {
 	u.ctl.again = false
 	switch u.state {
 	case running, exiting:
-		if u.ctl.stopping && u.state == running {
+		if u.ctl.stopAsked && u.ctl.stopping && u.state == running {
 			s.killUnit(u)
 			return
 		}
+		u.ctl.stopAsked = true
 		if !u.ctl.stopping {
 			s.sendStop(u)
 		}
@@ -593,7 +612,7 @@ func (s *supervisor) settle(w *wait) {
 		return
 	}
 	for i, u := range w.units {
-		ok, err := s.stopDone(u), (*control.Error)(nil)
+		ok, err := s.stopDone(u, w.base[i]), (*control.Error)(nil)
 		if w.restart {
 			ok, err = s.restartDone(u, w.base[i])
 		}
@@ -608,9 +627,10 @@ func (s *supervisor) settle(w *wait) {
 	s.finishWait(w, nil)
 }
 
-// stopDone reports whether a stopped unit's process has ended.
-func (s *supervisor) stopDone(u *unit) bool {
-	return u.state != running && u.state != exiting
+// stopDone reports whether the run of u that a stop was for has ended:
+// no process is left, or a restart started the next run.
+func (s *supervisor) stopDone(u *unit, base int) bool {
+	return u.gen > base || u.state != running && u.state != exiting
 }
 
 // restartDone reports whether the run a restart waits for is ready, or
@@ -620,6 +640,9 @@ func (s *supervisor) restartDone(u *unit, base int) (bool, *control.Error) {
 		return true, nil
 	}
 	if u.gen <= base {
+		if !u.ctl.again {
+			return false, control.Errorf(control.Failed, "%s was stopped before it restarted", u.inst.Name)
+		}
 		return false, nil // the old run is still stopping
 	}
 	if u.ctl.notReady {

@@ -177,7 +177,7 @@ func (s *supervisor) readyTimeout(u *unit, gen int) {
 func (s *supervisor) scheduleCheck(u *unit) {
 	gen := u.gen
 	s.after(u.checkDelay, func() {
-		if u.gen == gen && u.state == running && !u.runReady && !s.tear.started {
+		if u.gen == gen && u.state == running && !u.runReady && !u.ctl.stopping && !s.tear.started {
 			s.runCheck(u)
 		}
 	})
@@ -204,9 +204,11 @@ func (s *supervisor) runCheck(u *unit) {
 	}()
 }
 
-// checkDone takes a probe's result: ready, or poll again later.
+// checkDone takes a probe's result: ready, or poll again later. A run
+// being stopped on request is never found ready: what starts after it
+// must not start because of a run that is ending.
 func (s *supervisor) checkDone(u *unit, gen int, ok bool) {
-	if u.gen != gen || u.state != running || u.runReady || s.tear.started {
+	if u.gen != gen || u.state != running || u.runReady || u.ctl.stopping || s.tear.started {
 		return
 	}
 	if ok {

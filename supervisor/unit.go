@@ -69,7 +69,8 @@ func (u *unit) ended() bool { return u.state == over && !u.ctl.manual }
 // cfg.Split), or all three on a terminal (see tty.go), and records it in
 // the table before the loop next reads an exit.
 func (s *supervisor) start(u *unit) {
-	u.stopSig, u.ctl.stopping, u.ctl.notReady, u.runReady, u.since = 0, false, false, false, time.Now()
+	u.stopSig, u.runReady, u.since = 0, false, time.Now()
+	u.ctl.stopping, u.ctl.stopAsked, u.ctl.notReady = false, false, false
 	io, env, err := s.stdioFor(u)
 	var reads []*os.File
 	pid := 0
