@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // The logs ring keeps the end of the merged output in memory, for
@@ -48,7 +49,7 @@ const (
 	ringLines    = 1000          // lines kept for Tail
 	ringBytes    = 1 << 20       // memory kept for Tail
 	followBytes  = 4 << 20       // how far a follower may fall behind, metadata included
-	chunkCost    = 64            // bytes counted per chunk against followBytes
+	chunkCost    = int(unsafe.Sizeof(chunk{})) // bytes counted per chunk against followBytes
 	minStore     = 4 << 10       // size of the first block
 	handoffLines = ringLines / 4 // a chunk of this many lines is worth a buffer
 	handoffBytes = 64 << 10      // and so is one of this many bytes
@@ -184,10 +185,20 @@ func (r *ring) record(c chunk, b []byte, own *[readSize]byte) {
 }
 
 // add queues c, drops what is no longer needed and wakes the followers.
+// While followers exist, the chunks' descriptions count against
+// followBytes with every chunk, not only when a block is allocated: a
+// stopped follower behind a child that prints empty lines one at a time
+// would otherwise hold a queue of millions of chunks in one block.
 func (r *ring) add(c chunk) {
 	r.kept += c.lines
 	r.push(c)
 	r.trim()
+	for r.count > 1 && r.over(0) {
+		r.makeRoom()
+	}
+	if len(r.chunks) > minChunks && r.count < len(r.chunks)/4 {
+		r.resizeChunks(len(r.chunks) / 2) // the queue of a follower that has gone
+	}
 	if r.waiting > 0 {
 		r.cond.Broadcast()
 	}
@@ -232,9 +243,11 @@ func (r *ring) space(n int) *block {
 	}
 	var b *block
 	switch {
-	case size > readSize: // a long line's chunk: a block of its own
+	case size == ringBytes: // a long line's chunk: a block of its own, pooled
 		b = r.newBlock(ringBytes, bigBlocks.Get().(*[ringBytes]byte)[:])
 		b.pool = &bigBlocks
+	case size > readSize: // one of half that size, which leaves room for older lines
+		b = r.newBlock(size, nil)
 	case len(r.spare) > 0: // followers' room is in their reserve
 		b = r.newBlock(readSize, r.takeSpare()[:])
 		b.pool = &readBufs

@@ -180,6 +180,57 @@ func TestRingReusesBlocks(t *testing.T) {
 	}
 }
 
+// TestFollowBoundCountsChunks records 300000 empty lines one at a time,
+// as a child printing them one write at a time makes the ring do, with a
+// follower that never reads: the chunks' descriptions count against
+// followBytes with each record, so the blocks, the reserve and the chunk
+// queue stay within it (the queue alone grew to 22 MiB). Once the
+// follower is closed, the queue shrinks back.
+func TestFollowBoundCountsChunks(t *testing.T) {
+	w := New(&capture{}, Options{})
+	defer w.Close()
+	r := w.logs
+	stopped := w.Follow(0)
+	src := &source{name: "a", stream: "stdout", limit: maxLine}
+	for range 300000 {
+		r.record(chunk{src: src, split: 0, lines: 1}, []byte("\n"), nil)
+	}
+	r.mu.Lock()
+	held, count, queue := r.held(), r.count, len(r.chunks)
+	r.mu.Unlock()
+	if held+count*chunkCost > followBytes || queue*chunkCost > 2*followBytes {
+		t.Fatalf("%d bytes of blocks and reserve and %d chunks of %d bytes (a queue of %d): more than %d", held, count, chunkCost, queue, followBytes)
+	}
+	stopped.Close()
+	for range 3 * ringLines {
+		r.record(chunk{src: src, split: 0, lines: 1}, []byte("\n"), nil)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.chunks) > 4*ringLines {
+		t.Fatalf("without followers, the chunk queue still has room for %d chunks", len(r.chunks))
+	}
+}
+
+// TestRingLongLineKeepsOlder records 900 short lines and then one line of
+// 300 KiB: the long line gets a block of half the ring, and the short
+// lines stay for Tail (a block of the whole ring used to push them out).
+func TestRingLongLineKeepsOlder(t *testing.T) {
+	w := New(&capture{}, Options{})
+	defer w.Close()
+	src := &source{name: "a", stream: "stdout", limit: maxLine}
+	for i := range 900 {
+		line := []byte(strconv.Itoa(i) + "\n")
+		w.logs.record(chunk{src: src, split: len(line) - 1, lines: 1}, line, nil)
+	}
+	long := append(bytes.Repeat([]byte("x"), 300<<10), '\n')
+	w.logs.record(chunk{src: src, split: len(long) - 1, lines: 1}, long, nil)
+	recs := w.Tail(ringLines)
+	if len(recs) != 901 || string(recs[0].Line) != "0" || len(recs[900].Line) != 300<<10 {
+		t.Fatalf("Tail has %d lines (first %.20q, last %d bytes), want the 900 short ones and the long one", len(recs), recs[0].Line, len(recs[len(recs)-1].Line))
+	}
+}
+
 // ringSize returns the memory that w's ring holds.
 func ringSize(w *Writer) int {
 	w.logs.mu.Lock()
