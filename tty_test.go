@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -238,6 +239,27 @@ other: `+helperLine("trapterm")+"\n")
 	out := s.String()
 	if strings.Contains(out, "| got:") || strings.Contains(out, "SIGINT received") || !strings.Contains(out, "other | got terminated") {
 		t.Fatalf("the interactive process's output went through cinit, or ^C reached cinit; the terminal shows:\n%s", out)
+	}
+}
+
+// When the interactive process ends, cinit takes the terminal's
+// foreground back without leaving SIGTTOU ignored: a process started
+// afterwards has it at its default, as the first ones do (exec keeps an
+// ignored signal ignored).
+func TestInteractiveEndLeavesSignalsAlone(t *testing.T) {
+	s, slave := newScreen(t, 24, 80)
+	dir := writeProcfile(t, "sh: echo iready; read l\nlate: grep SigIgn /proc/self/status\n")
+	codes := startOnTerminal(t, slave, dir, "--interactive", "sh", "--oneshot", "sh", "--after", "late=sh", "--no-timestamps")
+	s.waitFor("iready\n")
+	s.typeKeys("\r")
+	s.waitFor("late  | SigIgn:")
+	if code := waitCode(t, codes, s); code != 0 {
+		t.Fatalf("exit %d; the terminal shows:\n%s", code, s)
+	}
+	_, rest, _ := strings.Cut(s.String(), "late  | SigIgn:")
+	mask, err := strconv.ParseUint(strings.Fields(rest)[0], 16, 64)
+	if err != nil || mask&(1<<(syscall.SIGTTOU-1)) != 0 {
+		t.Fatalf("late started with SigIgn %q (SIGTTOU is bit %d); the terminal shows:\n%s", strings.Fields(rest)[0], syscall.SIGTTOU-1, s)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"slices"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Channels are the two streams of a [Subscribe]: stop signals, and every
@@ -22,6 +24,8 @@ type Channels struct {
 	// while it has children, and a stop signal that comes during start-up
 	// must not be lost (tini's configure_signals runs before its spawn).
 	Ready <-chan struct{}
+
+	ttou chan os.Signal // SIGTTOU's channel, for TakeForeground
 }
 
 // Subscribe subscribes to the signals of [Notified] and returns the
@@ -60,9 +64,13 @@ func Subscribe(single bool) Channels {
 	ready := make(chan struct{})
 	subscribed := subscribed(single)
 	var kinds []chan os.Signal
+	var ttou chan os.Signal
 	for _, sig := range subscribed {
 		if !IsStop(sig) {
 			kinds = append(kinds, make(chan os.Signal, 1))
+		}
+		if sig == syscall.SIGTTOU {
+			ttou = kinds[len(kinds)-1]
 		}
 	}
 	go func() {
@@ -78,7 +86,21 @@ func Subscribe(single bool) Channels {
 		close(ready)
 	}()
 	go relay(kinds, out)
-	return Channels{Stop: stop, Other: out, Ready: ready}
+	return Channels{Stop: stop, Other: out, Ready: ready, ttou: ttou}
+}
+
+// TakeForeground makes cinit's process group the foreground group of the
+// terminal on fd again. From a background group tcsetpgrp raises SIGTTOU,
+// which would make the call fail and restart for as long as cinit handles
+// the signal, so SIGTTOU is ignored for the call, and then subscribed
+// again: left ignored, it would be ignored in every child started later
+// too, since exec keeps an ignored signal ignored. c must come from
+// Subscribe, from the goroutine that starts children.
+func (c Channels) TakeForeground(fd int) {
+	<-c.Ready
+	signal.Ignore(syscall.SIGTTOU)
+	unix.IoctlSetPointerInt(fd, unix.TIOCSPGRP, unix.Getpgrp())
+	signal.Notify(c.ttou, syscall.SIGTTOU)
 }
 
 // subscribed lists the kinds Subscribe subscribes to in a mode.

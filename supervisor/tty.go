@@ -2,10 +2,7 @@ package supervisor
 
 import (
 	"os"
-	"os/signal"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/cinit/cinit/output"
 	"github.com/cinit/cinit/terminal"
@@ -106,7 +103,7 @@ func streamOf(io stdio, i int) output.Stream {
 func (s *supervisor) exitedTerminal(u *unit) {
 	if u.fg {
 		u.fg = false
-		takeTerminal()
+		s.sigs.TakeForeground(syscall.Stdin)
 	}
 }
 
@@ -119,13 +116,4 @@ func (s *supervisor) endTerminal(u *unit) {
 		u.hub.End(s.describeEnd(u))
 		u.pty, u.hub = nil, nil
 	}
-}
-
-// takeTerminal makes cinit's group the foreground group of its terminal
-// again. From a background group tcsetpgrp raises SIGTTOU, which would
-// make the call fail and restart for as long as cinit handles the signal,
-// so cinit ignores SIGTTOU first; multi-process mode ignores it anyway.
-func takeTerminal() {
-	signal.Ignore(syscall.SIGTTOU)
-	unix.IoctlSetPointerInt(syscall.Stdin, unix.TIOCSPGRP, unix.Getpgrp())
 }

@@ -19,7 +19,8 @@ const ctrlNames = "@abcdefghijklmnopqrstuvwxyz[\\]^_"
 // ParseKeys reads a key sequence in Docker's --detach-keys syntax: keys
 // separated by commas, each a single character or "ctrl-" followed by a
 // letter or one of @ [ \ ] ^ _ (case does not matter). The empty string is
-// the empty sequence, which disables detaching.
+// the empty sequence, which disables detaching. The second key must differ
+// from the first.
 func ParseKeys(s string) ([]byte, error) {
 	if s == "" {
 		return nil, nil
@@ -31,6 +32,11 @@ func ParseKeys(s string) ([]byte, error) {
 			return nil, err
 		}
 		keys = append(keys, b)
+	}
+	if len(keys) > 1 && keys[1] == keys[0] {
+		// The first key twice sends it once (Detacher), so such a
+		// sequence could never detach.
+		return nil, fmt.Errorf("%q: the second key must differ from the first, which typed twice is sent once", s)
 	}
 	return keys, nil
 }

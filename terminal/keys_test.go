@@ -22,6 +22,9 @@ func TestParseKeys(t *testing.T) {
 		{"ab", nil, false},
 		{"a,,b", nil, false},
 		{"alt-a", nil, false},
+		{"ctrl-a,ctrl-a", nil, false}, // the first key twice is the key itself: it could never detach
+		{"a,a,d", nil, false},
+		{"a,b,a", []byte{'a', 'b', 'a'}, true},
 	} {
 		got, err := ParseKeys(c.in)
 		if (err == nil) != c.ok || !bytes.Equal(got, c.want) {
