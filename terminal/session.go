@@ -21,12 +21,28 @@ import (
 // size is sent at once and on every SIGWINCH. Otherwise In is copied
 // until its end of file, and the client then detaches: the process never
 // sees an end of file.
+//
+// Messages to cinit go through a queue and a goroutine of their own, so
+// that a process that does not read its terminal, which leaves cinit's
+// write to the terminal and then the client's write to the socket
+// blocked, never blocks the client: the detach keys and the signals keep
+// working. Typed keys that find the queue full are dropped, with a
+// notice; piped input waits for room instead.
 type Session struct {
 	In, Out *os.File
 	Conn    io.ReadWriter
 	Name    string // the process, for messages
 	Keys    []byte // the detach sequence (ParseKeys); empty: none
+
+	queue    chan []byte // messages for cinit, written by writeQueue
+	dropping bool        // typed keys are being dropped; the notice was shown
 }
+
+// Bounds of the queue to cinit.
+const (
+	queuedMessages = 64          // messages the client holds while cinit takes none
+	flushGrace     = time.Second // at the end: how long the queue may take to go out
+)
 
 // Run runs the session and returns the client's exit status: 0 when it
 // detached or the process ended, 128+N when signal N ended it.
@@ -35,6 +51,9 @@ func (s *Session) Run() int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGWINCH, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
+	s.queue = make(chan []byte, queuedMessages)
+	flushed := make(chan struct{})
+	go s.writeQueue(flushed)
 	if tty {
 		st, err := MakeRaw(int(s.In.Fd()))
 		if err == nil {
@@ -47,11 +66,31 @@ func (s *Session) Run() int {
 	keys, done := make(chan []byte), make(chan struct{})
 	defer close(done)
 	go s.readKeys(keys, done)
-	return s.loop(tty, keys, ended, sigs)
+	code := s.loop(tty, keys, ended, sigs)
+	close(s.queue)
+	select { // the detach message, unless cinit takes nothing
+	case <-flushed:
+	case <-time.After(flushGrace):
+	}
+	return code
+}
+
+// writeQueue writes the queued messages to Conn, in order, and closes
+// flushed once the queue is closed and written. After a failed write
+// (cinit is gone, which the output side notices) it only drains.
+func (s *Session) writeQueue(flushed chan<- struct{}) {
+	defer close(flushed)
+	for m := range s.queue {
+		if _, err := s.Conn.Write(m); err != nil {
+			for range s.queue {
+			}
+			return
+		}
+	}
 }
 
 // loop sends keys and sizes until the session ends. It is the only
-// writer to Conn.
+// sender to the queue.
 func (s *Session) loop(tty bool, keys <-chan []byte, ended <-chan struct{}, sigs <-chan os.Signal) int {
 	d := &Detacher{}
 	if tty {
@@ -79,7 +118,9 @@ func (s *Session) loop(tty bool, keys <-chan []byte, ended <-chan struct{}, sigs
 			}
 			out, detach, waiting := d.Feed(in)
 			if len(out) > 0 {
-				s.send(Message{Input: out})
+				if code, end := s.sendInput(out, tty, ended, sigs); end {
+					return code
+				}
 			}
 			if detach {
 				return s.detach(tty)
@@ -136,8 +177,43 @@ func (s *Session) sendSize() {
 	}
 }
 
-// send writes one message; an error means cinit is gone, which the
-// output side notices.
-func (s *Session) send(m Message) {
-	s.Conn.Write(AppendMessage(nil, m))
+// send queues one message, unless the queue is full: a size or a detach
+// is then dropped (a closed connection detaches too).
+func (s *Session) send(m Message) bool {
+	select {
+	case s.queue <- AppendMessage(nil, m):
+		return true
+	default:
+		return false
+	}
+}
+
+// sendInput queues input for cinit. Typed keys that do not fit are
+// dropped, and the user is told once per stall. Piped input waits for
+// room; a signal or the end of the session ends the wait, and then the
+// session (end true, with the client's exit status).
+func (s *Session) sendInput(in []byte, tty bool, ended <-chan struct{}, sigs <-chan os.Signal) (code int, end bool) {
+	if tty {
+		switch {
+		case s.send(Message{Input: in}):
+			s.dropping = false
+		case !s.dropping:
+			s.dropping = true
+			fmt.Fprintf(s.Out, "\r\n[cinit: %s does not read its input; keys are dropped]\r\n", s.Name)
+		}
+		return 0, false
+	}
+	m := AppendMessage(nil, Message{Input: in})
+	for {
+		select {
+		case s.queue <- m:
+			return 0, false
+		case <-ended:
+			return 0, true
+		case sig := <-sigs:
+			if sig != syscall.SIGWINCH {
+				return 128 + int(sig.(syscall.Signal)), true
+			}
+		}
+	}
 }

@@ -225,6 +225,35 @@ func TestSessionEndAndResize(t *testing.T) {
 	u.restored(t)
 }
 
+// A process that does not read its terminal leaves cinit, and then the
+// socket, taking no input. The client must not block on it: keys beyond
+// its queue are dropped with a notice, and the detach key still detaches
+// and restores the terminal.
+func TestSessionInputNotTaken(t *testing.T) {
+	u := newUserTerminal(t, DefaultSize)
+	server, conn := net.Pipe()
+	t.Cleanup(func() { server.Close(); conn.Close() })
+	codes := runSession(u, conn, DefaultDetachKeys)
+	if _, err := bufio.NewReader(server).ReadString('\n'); err != nil { // the size, and nothing more
+		t.Fatal(err)
+	}
+	typed := make(chan struct{})
+	go func() {
+		defer close(typed)
+		for range 400 {
+			u.pty.Master.WriteString(strings.Repeat("x", 1024))
+		}
+	}()
+	u.waitShown(t, "[cinit: web does not read its input; keys are dropped]")
+	<-typed
+	u.typeKeys(t, "\x1c")
+	if code := waitExit(t, codes); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	u.waitShown(t, "[cinit: detached from web]")
+	u.restored(t)
+}
+
 // Input that is not a terminal is copied until its end, then the client
 // detaches; no key is special.
 func TestSessionPipedInput(t *testing.T) {
