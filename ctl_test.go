@@ -706,7 +706,7 @@ func TestControlLogs(t *testing.T) {
 	if err := follow.Wait(); err != nil {
 		t.Fatalf("follower: %v", err)
 	}
-	if got := out.String(); !strings.HasPrefix(got, "web    | ready\n") || !strings.HasSuffix(got, "web exited with code 0\n") || strings.Contains(got, "chatty") {
+	if got := out.String(); !strings.HasPrefix(got, "web    | ready\n") || !strings.HasSuffix(got, "web exited with code 0\n") || strings.Contains(got, "chatty") || !strings.Contains(got, "cinit  | kill -s HUP web requested by pid") {
 		t.Errorf("follower of web got:\n%s\nwant web's lines, ending with its exit", got)
 	}
 }

@@ -12,9 +12,12 @@ const maxSpan = math.MaxInt >> 1
 
 // Tail returns the last n lines of the logs ring, oldest first: at most
 // the last 1000 lines, within the last 1 MiB of line text, of everything
-// the Writer printed (the lines of every Pipe and cinit's events, in the
-// order they were printed). The records are copies; Tail never waits for
-// the output stream.
+// the Writer printed (the lines of every Pipe and cinit's events). Each
+// Pipe's lines are in the order they were printed; across Pipes and
+// events the order is the ring's, which records a read's lines just after
+// they were written, so lines printed at the same moment may interleave
+// differently than in the output. The records are copies; Tail never
+// waits for the output stream.
 func (w *Writer) Tail(n int) []Record {
 	r := w.logs
 	r.mu.Lock()
@@ -26,7 +29,13 @@ func (w *Writer) Tail(n int) []Record {
 // what Tail(n) would (maybe nothing: Follow(0) for only new lines), and
 // whose later calls return every line printed after those, without a gap
 // or a repeat, until the Writer is closed.
-func (w *Writer) Follow(n int) *Follower {
+func (w *Writer) Follow(n int) *Follower { return w.FollowSelected(n, nil) }
+
+// FollowSelected is Follow for the records that keep selects (nil: all).
+// Records left out are neither returned, nor counted for the follower's
+// pace, nor counted as dropped: a follower of one quiet process loses
+// nothing to another process's flood.
+func (w *Writer) FollowSelected(n int, keep func(*Record) bool) *Follower {
 	r := w.logs
 	spare := r.reserveBuffers()
 	r.mu.Lock()
@@ -34,7 +43,8 @@ func (w *Writer) Follow(n int) *Follower {
 	for _, b := range spare {
 		r.putBuffer(b, true)
 	}
-	f := &Follower{r: r, at: r.lines, tail: r.collect(r.tailStart(n)), first: true, done: make(chan struct{})}
+	f := &Follower{r: r, keep: keep, at: r.lines, tail: r.collect(r.tailStart(n)), first: true, done: make(chan struct{})}
+	f.tail = f.selected(f.tail)
 	r.followers = append(r.followers, f)
 	return f
 }
@@ -56,13 +66,17 @@ func (w *Writer) Follow(n int) *Follower {
 // first. Lines that come faster pile up in the queue and are dropped as
 // above.
 type Follower struct {
-	r *ring
+	r    *ring
+	keep func(*Record) bool // the records it follows; nil: all
 
 	// Guarded by r.mu.
-	at     uint64 // the number of the next line to return
-	pos    int    // where line posAt starts in its chunk's bytes
-	posAt  uint64 // the line pos is for; pos is 0 for another line
-	closed bool
+	at      uint64 // the number of the next line to return
+	pos     int    // where line posAt starts in its chunk's bytes
+	posAt   uint64 // the line pos is for; pos is 0 for another line
+	closed  bool
+	lost    int    // selected lines dropped before it read them, not reported yet
+	copying bool   // next is copying lines out without the lock
+	gone    []span // chunks dropped meanwhile: lost as far as the copy did not reach
 
 	done chan struct{} // closed by Close
 
@@ -172,12 +186,14 @@ func (f *Follower) next() ([]Record, int, bool) {
 	if i < r.count {
 		start = max(f.at, r.at(i).first)
 	}
-	dropped := int(start - f.at)
+	dropped := f.lost
+	f.lost = 0
 	pos := 0
 	if f.posAt == start {
 		pos = f.pos
 	}
 	f.views = r.views(f.views[:0], i, nextRecords, nextBytes, true)
+	f.copying = true
 	r.mu.Unlock()
 	f.recs, f.buf, f.spans = f.recs[:0], f.buf[:0], f.spans[:0]
 	var at uint64
@@ -190,7 +206,60 @@ func (f *Follower) next() ([]Record, int, bool) {
 	}
 	clear(f.views) // let go of the blocks
 	f.at, f.pos, f.posAt = at, pos, at
-	return f.recs, dropped, true
+	f.copying = false
+	for _, g := range f.gone {
+		if g.end > at {
+			f.lost += int(g.end - max(at, g.first))
+		}
+	}
+	f.gone = f.gone[:0]
+	return f.selected(f.recs), dropped, true
+}
+
+// span is the line numbers of a dropped chunk.
+type span struct{ first, end uint64 }
+
+// selected keeps the records f follows, in place.
+func (f *Follower) selected(recs []Record) []Record { return Select(recs, f.keep) }
+
+// Select keeps the records of recs that keep selects, in place (keep nil:
+// all of them), and returns them.
+func Select(recs []Record, keep func(*Record) bool) []Record {
+	if keep == nil {
+		return recs
+	}
+	out := recs[:0]
+	for i := range recs {
+		if keep(&recs[i]) {
+			out = append(out, recs[i])
+		}
+	}
+	return out
+}
+
+// dropping counts c's lines that f has not read as lost, if f follows
+// them; the caller holds r.mu and is about to drop c (or lines that c
+// would have had, when skipped is more than 0).
+func (f *Follower) dropping(c *chunk, skipped int) {
+	if f.keep != nil {
+		rec := Record{Name: cinitName}
+		if c.ev != nil {
+			rec = eventRecord(c)
+		} else if c.src != nil {
+			rec = Record{Name: c.src.name, Stream: c.src.stream}
+		}
+		if !f.keep(&rec) {
+			return
+		}
+	}
+	switch {
+	case skipped > 0:
+		f.lost += skipped
+	case f.copying:
+		f.gone = append(f.gone, span{c.first, c.end()})
+	case f.at < c.end():
+		f.lost += int(c.end() - max(f.at, c.first))
+	}
 }
 
 // view is a copy of a chunk's description and its bytes, which a

@@ -46,14 +46,14 @@ import (
 // growing the heap, and the idle memory after a burst, to the collector's
 // goal instead of what the ring holds.
 const (
-	ringLines    = 1000          // lines kept for Tail
-	ringBytes    = 1 << 20       // memory kept for Tail
-	followBytes  = 4 << 20       // how far a follower may fall behind, metadata included
+	ringLines    = 1000                        // lines kept for Tail
+	ringBytes    = 1 << 20                     // memory kept for Tail
+	followBytes  = 4 << 20                     // how far a follower may fall behind, metadata included
 	chunkCost    = int(unsafe.Sizeof(chunk{})) // bytes counted per chunk against followBytes
-	minStore     = 4 << 10       // size of the first block
-	handoffLines = ringLines / 4 // a chunk of this many lines is worth a buffer
-	handoffBytes = 64 << 10      // and so is one of this many bytes
-	minChunks    = 16            // first length of the chunk queue
+	minStore     = 4 << 10                     // size of the first block
+	handoffLines = ringLines / 4               // a chunk of this many lines is worth a buffer
+	handoffBytes = 64 << 10                    // and so is one of this many bytes
+	minChunks    = 16                          // first length of the chunk queue
 )
 
 // source is where the lines of a Pipe come from; one per Pipe, immutable.
@@ -172,7 +172,12 @@ func (r *ring) record(c chunk, b []byte, own *[readSize]byte) {
 		c.blk.pool = &readBufs
 	} else {
 		if len(b) > ringBytes {
-			c, b = c.cut(b)
+			lines := c.lines
+			if c, b = c.cut(b); c.lines < lines {
+				for _, f := range r.followers {
+					f.dropping(&c, lines-c.lines)
+				}
+			}
 		}
 		c.blk = r.space(len(b))
 		c.off = c.blk.used
@@ -195,9 +200,6 @@ func (r *ring) add(c chunk) {
 	r.trim()
 	for r.count > 1 && r.over(0) {
 		r.makeRoom()
-	}
-	if len(r.chunks) > minChunks && r.count < len(r.chunks)/4 {
-		r.resizeChunks(len(r.chunks) / 2) // the queue of a follower that has gone
 	}
 	if r.waiting > 0 {
 		r.cond.Broadcast()
@@ -444,6 +446,9 @@ func (r *ring) at(i int) *chunk {
 // drop removes the oldest chunk.
 func (r *ring) drop() {
 	c := r.at(0)
+	for _, f := range r.followers {
+		f.dropping(c, 0)
+	}
 	if b := c.blk; b != nil {
 		b.live--
 		if b.live == 0 && b != r.cur {

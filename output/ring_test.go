@@ -3,8 +3,8 @@ package output
 import (
 	"bytes"
 	"fmt"
-	"strconv"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -209,6 +209,47 @@ func TestFollowBoundCountsChunks(t *testing.T) {
 	defer r.mu.Unlock()
 	if len(r.chunks) > 4*ringLines {
 		t.Fatalf("without followers, the chunk queue still has room for %d chunks", len(r.chunks))
+	}
+}
+
+// TestFollowSelectedCountsItsOwn follows one process of two with a
+// follower that does not read while the other floods the ring: the
+// notice counts only the followed process's lost lines, and its lines
+// after the flood arrive.
+func TestFollowSelectedCountsItsOwn(t *testing.T) {
+	w := New(&capture{}, Options{})
+	defer w.Close()
+	r := w.logs
+	f := w.FollowSelected(0, func(rec *Record) bool { return rec.Name == "web" })
+	defer f.Close()
+	if recs, _, _ := f.Next(); len(recs) != 0 {
+		t.Fatalf("tail %v", recs)
+	}
+	web := &source{name: "web", stream: "stdout", limit: maxLine}
+	worker := &source{name: "worker", stream: "stdout", limit: maxLine}
+	record := func(src *source, lines string) {
+		r.record(chunk{src: src, split: len(lines) - 1, lines: strings.Count(lines, "\n")}, []byte(lines), nil)
+	}
+	record(web, "w1\nw2\nw3\n")
+	flood := strings.Repeat(strings.Repeat("x", 59)+"\n", 100)
+	for range 2000 { // 12 MB: more than the followers' 4 MiB
+		record(worker, flood)
+	}
+	record(web, "w4\nw5\n")
+	var got []string
+	dropped := 0
+	for len(got) < 2 {
+		recs, d, ok := f.Next()
+		if !ok {
+			t.Fatal("the follower ended")
+		}
+		dropped += d
+		for _, rec := range recs {
+			got = append(got, rec.Name+" "+string(rec.Line))
+		}
+	}
+	if dropped != 3 || strings.Join(got, ",") != "web w4,web w5" {
+		t.Fatalf("dropped %d, got %v; want 3 dropped and web's last two lines", dropped, got)
 	}
 }
 

@@ -50,7 +50,7 @@ func (s *supervisor) ctlAttach(c *control.Call, units []*unit) {
 		c.Fail(control.Errorf(control.Failed, "%s is not running (%s)", u.inst.Name, s.stateOf(u)))
 		return
 	}
-	s.audit(c, "attach "+u.inst.Name)
+	s.audit(c, "attach "+u.inst.Name, []*unit{u})
 	hub := u.hub
 	c.Stream(attachResult{Name: u.inst.Name, Pid: u.pid}, func(conn *control.Conn) {
 		serveAttach(conn, hub, cl)

@@ -176,10 +176,15 @@ func globMatch(pattern, name string) bool {
 	return err == nil && ok
 }
 
-// audit logs an accepted mutating request under cinit's name.
-func (s *supervisor) audit(c *control.Call, what string) {
-	s.event(output.Event{Kind: "request", Pid: c.Peer.Pid,
-		Text: fmt.Sprintf("%s requested by pid %d (uid %d)", what, c.Peer.Pid, c.Peer.Uid)})
+// audit logs an accepted mutating request under cinit's name. A request
+// for one process is about it, so that cinit logs NAME shows it.
+func (s *supervisor) audit(c *control.Call, what string, units []*unit) {
+	e := output.Event{Kind: "request", Pid: c.Peer.Pid,
+		Text: fmt.Sprintf("%s requested by pid %d (uid %d)", what, c.Peer.Pid, c.Peer.Uid)}
+	if len(units) == 1 {
+		e.Process = units[0].inst.Name
+	}
+	s.event(e)
 }
 
 // requestText is the request as a command line, for the audit line.
@@ -386,7 +391,7 @@ func (s *supervisor) ctlRestart(c *control.Call, units []*unit) {
 		failStopping(c)
 		return
 	}
-	s.audit(c, requestText(c, "restart"))
+	s.audit(c, requestText(c, "restart"), units)
 	w := &wait{call: c, units: units, restart: true}
 	for _, u := range units {
 		w.base = append(w.base, s.restartUnit(u))
@@ -500,7 +505,7 @@ func (s *supervisor) ctlStop(c *control.Call, units []*unit) {
 		failStopping(c)
 		return
 	}
-	s.audit(c, requestText(c, "stop"))
+	s.audit(c, requestText(c, "stop"), units)
 	w := &wait{call: c, units: units}
 	for _, u := range units {
 		w.base = append(w.base, u.gen)
@@ -542,7 +547,7 @@ func (s *supervisor) ctlSignal(c *control.Call, units []*unit) {
 			return
 		}
 	}
-	s.audit(c, requestText(c, "kill -s "+strings.TrimPrefix(signals.Name(sig), "SIG")))
+	s.audit(c, requestText(c, "kill -s "+strings.TrimPrefix(signals.Name(sig), "SIG")), units)
 	var sent []*unit
 	for _, u := range units {
 		if u.state == running && unix.Kill(-u.pid, sig) == nil {
@@ -562,7 +567,7 @@ func (s *supervisor) ctlQuit(c *control.Call, _ []*unit) {
 		failStopping(c)
 		return
 	}
-	s.audit(c, "quit")
+	s.audit(c, "quit", nil)
 	c.Reply(nil)
 	s.stops++
 	s.beginTeardown(syscall.SIGTERM, "quit requested, stopping all processes", nil)

@@ -33,7 +33,11 @@ func (s *supervisor) ctlLogs(c *control.Call, units []*unit) {
 	}
 	lg := &logStream{rd: output.NewRenderer(o), keep: keep, n: n}
 	if c.Req.Follow {
-		lg.f = s.cfg.Out.Follow(take)
+		var sel func(*output.Record) bool
+		if keep != nil {
+			sel = lg.keeps
+		}
+		lg.f = s.cfg.Out.FollowSelected(take, sel)
 	} else {
 		lg.tail = s.cfg.Out.Tail(take)
 	}
@@ -81,8 +85,7 @@ func (l *logStream) run(conn *control.Conn) {
 		if !ok {
 			return
 		}
-		recs = l.filter(recs)
-		if first {
+		if first { // its tail: the last n of the selected lines
 			recs, first = l.last(recs), false
 		}
 		if !l.write(conn, recs, dropped) {
@@ -114,13 +117,13 @@ func (l *logStream) filter(recs []output.Record) []output.Record {
 	if l.keep == nil {
 		return recs
 	}
-	out := recs[:0]
-	for _, r := range recs {
-		if l.keep[r.Name] || r.Event != "" && l.keep[r.Process] {
-			out = append(out, r)
-		}
-	}
-	return out
+	return output.Select(recs, l.keeps)
+}
+
+// keeps reports whether r is selected: a line of a selected instance, or
+// cinit's message about one.
+func (l *logStream) keeps(r *output.Record) bool {
+	return l.keep[r.Name] || r.Event != "" && l.keep[r.Process]
 }
 
 // last keeps the last n records.
