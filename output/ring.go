@@ -171,7 +171,9 @@ func (r *ring) record(c chunk, b []byte, own *[readSize]byte) {
 		c.blk = r.newBlock(readSize, own[:])
 		c.blk.pool = &readBufs
 	} else {
-		if len(b) > ringBytes {
+		if len(b) > ringBytes && len(r.followers) == 0 {
+			// Tail keeps 1 MiB; a follower may fall 4 MiB behind, and a
+			// chunk is at most a read and the piece of a line before it.
 			lines := c.lines
 			if c, b = c.cut(b); c.lines < lines {
 				for _, f := range r.followers {

@@ -253,6 +253,36 @@ func TestFollowSelectedCountsItsOwn(t *testing.T) {
 	}
 }
 
+// TestFollowGetsChunkOverRingBytes records one chunk of more than 1 MiB
+// (a line of 1000 KiB, then 100 short lines, as one read can bring after
+// a partial line) with a follower attached: the follower gets all of it
+// (the chunk used to be cut to 1 MiB for everybody, and the long line
+// reported as dropped).
+func TestFollowGetsChunkOverRingBytes(t *testing.T) {
+	w := New(&capture{}, Options{})
+	defer w.Close()
+	f := w.Follow(0)
+	defer f.Close()
+	f.Next() // the empty tail
+	src := &source{name: "a", stream: "stdout", limit: maxLine}
+	b := append(bytes.Repeat([]byte("l"), 1000<<10), '\n')
+	for i := range 100 {
+		b = append(b, strconv.Itoa(i)+strings.Repeat("s", 1000)+"\n"...)
+	}
+	w.logs.record(chunk{src: src, split: len(b) - 1, lines: 101}, b, nil)
+	lines := 0
+	for lines < 101 {
+		recs, d, ok := f.Next()
+		if !ok || d > 0 {
+			t.Fatalf("after %d lines: ok %v, %d dropped", lines, ok, d)
+		}
+		if lines == 0 && len(recs) > 0 && len(recs[0].Line) != 1000<<10 {
+			t.Fatalf("the first line has %d bytes", len(recs[0].Line))
+		}
+		lines += len(recs)
+	}
+}
+
 // TestRingLongLineKeepsOlder records 900 short lines and then one line of
 // 300 KiB: the long line gets a block of half the ring, and the short
 // lines stay for Tail (a block of the whole ring used to push them out).
