@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -36,7 +37,7 @@ func single(inv invocation) int {
 // environ is cinit's inherited environment, which wins over the env files.
 func singleConfig(inv invocation, environ []string) (supervisor.SingleConfig, error) {
 	o := inv.opts
-	p, fileEnv, err := singlePlan(o)
+	p, fileEnv, err := singlePlan(o, inv.cmd == "run")
 	if err != nil {
 		return supervisor.SingleConfig{}, err
 	}
@@ -100,10 +101,12 @@ func entryPolicies(o options, entries []procfile.Entry) (map[string]supervisor.P
 }
 
 // singlePlan reads what single-command mode takes from the Procfile: its
-// entries, the root directory and the env files. A missing Procfile is no
-// error here: then only the -e files are read, and the command runs in -d,
-// or in cinit's own directory.
-func singlePlan(o options) (*plan, map[string]string, error) {
+// entries (only for `run`, which may name one), the root directory and the
+// env files. A missing Procfile is no error here: then only the -e files
+// are read, and the command runs in -d, or in cinit's own directory.
+// `cinit -- CMD` never reads the entries, so a Procfile it does not use
+// cannot stop it.
+func singlePlan(o options, entries bool) (*plan, map[string]string, error) {
 	p := &plan{}
 	if _, err := os.Stat(o.procfile); errors.Is(err, fs.ErrNotExist) {
 		p.dir = o.root
@@ -116,7 +119,13 @@ func singlePlan(o options) (*plan, map[string]string, error) {
 		}
 		return p, fileEnv, nil
 	}
-	if err := p.readProcfile(o); err != nil {
+	if entries {
+		if err := p.readProcfile(o); err != nil {
+			return nil, nil, configError{err}
+		}
+	} else if p.dir = o.root; p.dir == "" {
+		p.dir = filepath.Dir(o.procfile)
+	} else if err := checkDir(p.dir); err != nil {
 		return nil, nil, configError{err}
 	}
 	fileEnv, err := readEnvFiles(o, p.dir)

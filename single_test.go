@@ -65,6 +65,31 @@ func TestSingleExitStatusTerminatedBySignal(t *testing.T) {
 	}
 }
 
+// cinit -- CMD reads the env files beside the Procfile but never its
+// entries: a Procfile it does not use cannot stop it (tini needs none).
+func TestSingleIgnoresProcfileEntries(t *testing.T) {
+	dir := writeProcfile(t, "web: a\nweb: b\n") // a duplicate: start and run refuse it
+	os.WriteFile(filepath.Join(dir, ".env"), []byte("FROM_ENV=yes\n"), 0o644)
+	code, lines, stderr := runCinit(t, dir, nil, "--", "sh", "-c", "echo from env: $FROM_ENV")
+	if code != 0 || len(lines) != 1 || lines[0] != "from env: yes" {
+		t.Fatalf("exit %d, output %q, stderr %q", code, lines, stderr)
+	}
+	if code, _, stderr := runCinit(t, dir, nil, "run", "web"); code != 2 || !strings.Contains(stderr, "duplicate process") {
+		t.Fatalf("run web: exit %d, stderr %q; want 2 naming the duplicate", code, stderr)
+	}
+}
+
+// An executable file without #! runs under /bin/sh with its arguments,
+// as execvp (and so tini and dumb-init) runs it.
+func TestSingleScriptWithoutShebang(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "noshebang"), []byte("echo script ran with $# arguments: $*\nexit 3\n"), 0o755)
+	code, lines, stderr := runCinit(t, dir, nil, "--", "./noshebang", "a", "b")
+	if code != 3 || len(lines) != 1 || lines[0] != "script ran with 2 arguments: a b" {
+		t.Fatalf("exit %d, output %q, stderr %q", code, lines, stderr)
+	}
+}
+
 func TestSingleExecFailures(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "notexec"), []byte("#!/bin/sh\n"), 0o644)

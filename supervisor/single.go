@@ -131,10 +131,15 @@ func (s *singleRun) start() (int, error) {
 	}
 	s.fg = ownsTerminal()
 	pid, err := s.fork(path, argv, env)
-	if err != nil && direct {
+	switch {
+	case err != nil && direct:
 		// As for an instance: the shell decides what exec refused.
 		path, argv, env = s.shell()
 		pid, err = s.fork(path, argv, env)
+	case errors.Is(err, syscall.ENOEXEC) && s.cfg.Shell == "":
+		// execvp's rule, which tini and dumb-init follow: a file that
+		// exec does not take (a script without #!) runs under /bin/sh.
+		pid, err = s.fork("/bin/sh", append([]string{"/bin/sh", path}, argv[1:]...), env)
 	}
 	if err != nil {
 		s.fg = false
