@@ -58,7 +58,7 @@ func (p *plan) fill(o options, only []string, environ []string) error {
 	if err != nil {
 		return configError{err}
 	}
-	base, err := basePort(o, environ, fileEnv)
+	base, from, err := basePortFrom(o, environ, fileEnv)
 	if err != nil {
 		return configError{err}
 	}
@@ -74,6 +74,11 @@ func (p *plan) fill(o options, only []string, environ []string) error {
 	}
 	if len(p.instances) == 0 {
 		return usagef("flag -m/--formation: no process to start")
+	}
+	if !o.noPort {
+		if err := checkPorts(p.instances, base, from); err != nil {
+			return err
+		}
 	}
 	if p.policies, err = buildPolicies(o.policy, p.entries, p.instances); err != nil {
 		return err
@@ -144,16 +149,36 @@ func readEnvFiles(o options, dir string) (map[string]string, error) {
 // basePort picks the first port: -p, then the inherited PORT, then the env
 // files' PORT, then 5000.
 func basePort(o options, environ []string, fileEnv map[string]string) (int, error) {
+	port, _, err := basePortFrom(o, environ, fileEnv)
+	return port, err
+}
+
+// basePortFrom is basePort and where the port came from, for messages.
+func basePortFrom(o options, environ []string, fileEnv map[string]string) (int, string, error) {
 	if o.portSet {
-		return o.port, nil
+		return o.port, "-p/--port or CINIT_PORT", nil
 	}
 	if v, ok := lookup(environ, "PORT"); ok && v != "" {
-		return parsePort(v, "the PORT environment variable")
+		port, err := parsePort(v, "the PORT environment variable")
+		return port, "the PORT environment variable", err
 	}
 	if v, ok := fileEnv["PORT"]; ok && v != "" {
-		return parsePort(v, "PORT in the env file")
+		port, err := parsePort(v, "PORT in the env file")
+		return port, "PORT in the env file", err
 	}
-	return 5000, nil
+	return 5000, "the default", nil
+}
+
+// checkPorts refuses instances whose PORT would be over 65535: the base
+// port plus 100 for each process type before them and one for each
+// instance before them of their own type.
+func checkPorts(instances []procfile.Instance, base int, from string) error {
+	for _, in := range instances {
+		if in.Port > 65535 {
+			return usagef("the port of %s would be %d, over 65535: lower the base port %d (%s)", in.Name, in.Port, base, from)
+		}
+	}
+	return nil
 }
 
 // parsePort reads a base port found in where.

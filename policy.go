@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -269,6 +270,11 @@ func parseCheck(s string) (supervisor.Check, error) {
 	case kind == "tcp":
 		if target != "" && !regexp.MustCompile(`^([^:]*:)?[0-9]{1,5}$`).MatchString(target) {
 			return c, fmt.Errorf("bad tcp check %q, want tcp:PORT or tcp:HOST:PORT", s)
+		}
+		if i := strings.LastIndexByte(target, ':'); target != "" {
+			if port, _ := strconv.Atoi(target[i+1:]); port < 1 || port > 65535 {
+				return c, fmt.Errorf("bad tcp check %q: %s is not a port (1-65535)", s, target[i+1:])
+			}
 		}
 	case kind == "http":
 		if !strings.HasPrefix(target, "http://") {

@@ -299,6 +299,8 @@ func TestPolicyErrorsAreUsageErrors(t *testing.T) {
 		{"--stop-signal", "a=SIGNOPE"},
 		{"--ready", "a=smoke:signals"},
 		{"--ready", "a=http:ftp://x"},
+		{"--ready", "a=tcp:99999"},
+		{"--ready", "a=tcp:localhost:0"},
 		{"--can-die", "nope"},
 		{"--ready-timeout", "soon"},
 		{"-m", "b=0", "--after", "a=b"},

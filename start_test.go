@@ -303,6 +303,7 @@ func TestConfigErrorsStartNothing(t *testing.T) {
 		{"unknown formation", "a: touch started\n", "", []string{"-m", "nope=2"}, `"nope"`},
 		{"missing env file", "a: touch started\n", "", []string{"-e", "missing.env"}, "missing.env"},
 		{"bad env var", "a: touch started\n", "", []string{"--color=sometimes"}, "--color"},
+		{"port over 65535", "a: touch started\nb: true\n", "", []string{"-p", "65500"}, "the port of b would be 65600, over 65535"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
