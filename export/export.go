@@ -19,6 +19,7 @@ package export
 
 import (
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -566,19 +567,18 @@ func (p *proc) checkPort() int {
 		if c.Target == "" {
 			return p.port
 		}
-		_, port, found := strings.Cut(c.Target, ":")
-		if !found {
-			port = c.Target
-		}
-		n, _ := strconv.Atoi(port)
+		n, _ := strconv.Atoi(c.Target[strings.LastIndexByte(c.Target, ':')+1:]) // [::1]:5432 too
 		return n
 	case "http":
-		hostport, _, _ := strings.Cut(strings.TrimPrefix(c.Target, "http://"), "/")
-		if i := strings.LastIndex(hostport, ":"); i >= 0 && !strings.HasSuffix(hostport, "]") {
-			n, _ := strconv.Atoi(hostport[i+1:])
-			return n
+		u, err := url.Parse(c.Target)
+		if err != nil {
+			return 0
 		}
-		return 80
+		if u.Port() == "" {
+			return 80
+		}
+		n, _ := strconv.Atoi(u.Port())
+		return n
 	}
 	return 0
 }
@@ -589,10 +589,9 @@ func (p *proc) remoteCheck(host string) string {
 	if p.pol.Ready.Kind == "tcp" {
 		return "tcp:" + host + ":" + port
 	}
-	rest := strings.TrimPrefix(p.pol.Ready.Target, "http://")
 	path := ""
-	if i := strings.Index(rest, "/"); i >= 0 {
-		path = rest[i:]
+	if u, err := url.Parse(p.pol.Ready.Target); err == nil && (u.Path != "" || u.RawQuery != "") {
+		path = u.RequestURI() // a query without a path gets "/"
 	}
 	return "http:http://" + host + ":" + port + path
 }

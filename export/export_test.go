@@ -427,3 +427,28 @@ func TestInvalidUTF8(t *testing.T) {
 		}
 	}
 }
+
+// A readiness check's port and path are read as URLs and addresses are:
+// a query without a path, an IPv6 address, no port at all. The wait for
+// a dependency aims at the Service with the same path and query.
+func TestCheckPorts(t *testing.T) {
+	for _, c := range []struct {
+		check supervisor.Check
+		port  int
+		wait  string
+	}{
+		{supervisor.Check{Kind: "http", Target: "http://127.0.0.1:5000?ready=1"}, 5000, "http:http://shop-api:5000/?ready=1"},
+		{supervisor.Check{Kind: "http", Target: "http://[::1]:8080/health"}, 8080, "http:http://shop-api:8080/health"},
+		{supervisor.Check{Kind: "http", Target: "http://localhost"}, 80, "http:http://shop-api:80"},
+		{supervisor.Check{Kind: "tcp", Target: "[::1]:5432"}, 5432, "tcp:shop-api:5432"},
+		{supervisor.Check{Kind: "tcp", Target: "6379"}, 6379, "tcp:shop-api:6379"},
+	} {
+		p := &proc{pol: supervisor.Policy{Ready: c.check}, port: 5000}
+		if got := p.checkPort(); got != c.port {
+			t.Errorf("%+v: port %d, want %d", c.check, got, c.port)
+		}
+		if got := p.remoteCheck("shop-api"); got != c.wait {
+			t.Errorf("%+v: wait %q, want %q", c.check, got, c.wait)
+		}
+	}
+}
