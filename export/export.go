@@ -300,6 +300,12 @@ func (j *job) names() error {
 	for i, e := range j.in.Entries {
 		p := &proc{name: e.Name, norm: normalize(e.Name), line: e.Line, index: i,
 			count: j.in.Counts[e.Name], pol: j.in.Policies[e.Name]}
+		if p.pol.Oneshot && p.pol.Restart == supervisor.RestartAlways {
+			// cinit never restarts a oneshot that succeeded, so always is
+			// on-failure for it (and systemd refuses Type=oneshot with
+			// Restart=always).
+			p.pol.Restart = supervisor.RestartOnFailure
+		}
 		if !j.in.NoPort {
 			p.port = j.in.BasePort + 100*i
 		}

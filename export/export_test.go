@@ -452,3 +452,21 @@ func TestCheckPorts(t *testing.T) {
 		}
 	}
 }
+
+// A oneshot with --restart always is restarted on failure only, as cinit
+// start restarts it: systemd refuses Type=oneshot with Restart=always,
+// and Compose would run a successful migration again and again.
+func TestOneshotRestartAlways(t *testing.T) {
+	in := input(t, "migrate: ./migrate", "web: ./web")
+	in.Policies["migrate"] = supervisor.Policy{Oneshot: true, Restart: supervisor.RestartAlways}
+	in.Policies["web"] = supervisor.Policy{After: []string{"migrate"}}
+	out := all(t, in)
+	for _, f := range []string{"systemd split", "systemd single"} {
+		if strings.Contains(out[f], "Type=oneshot") && strings.Contains(out[f], "Restart=always") {
+			t.Errorf("%s has Type=oneshot with Restart=always:\n%s", f, out[f])
+		}
+	}
+	if strings.Contains(out["compose split"], `restart: "always"`) {
+		t.Errorf("compose restarts the oneshot always:\n%s", out["compose split"])
+	}
+}
