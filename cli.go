@@ -176,11 +176,14 @@ func applyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
 	}
 	for flag, variable := range forms {
 		v := getenv(variable)
-		if v == "" || fs.Changed(flag) {
+		if v == "" || fs.Changed(flag) || flag == "timestamps" && fs.Changed("no-timestamps") {
 			continue
 		}
 		if err := fs.Set(flag, v); err != nil {
 			return usagef("bad value %q in %s: %v", v, variable, unwrapFlagErr(err))
+		}
+		if flag == "timestamps" && fs.Lookup(flag).Value.String() == "false" {
+			fs.Set("no-timestamps", "true") // off, not the default (on a terminal)
 		}
 	}
 	return nil

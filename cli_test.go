@@ -44,6 +44,31 @@ var flagCases = []struct {
 	{"socket", "CINIT_SOCKET", "/env.sock", []string{"--socket", "none"}, func(o options) string { return o.socket }, "/env.sock", "none"},
 }
 
+// CINIT_TIMESTAMPS: --no-timestamps beats it too (it contradicted it),
+// and 0 turns timestamps off rather than leaving the terminal default.
+func TestTimestampsVariable(t *testing.T) {
+	for _, c := range []struct {
+		value string
+		args  []string
+		want  string // timestamps, noTimestamps
+	}{
+		{"1", []string{"--no-timestamps"}, "false true"},
+		{"0", nil, "false true"},
+		{"1", nil, "true false"},
+		{"0", []string{"-T"}, "true false"},
+	} {
+		inv, err := parseArgs(c.args, func(k string) string {
+			if k == "CINIT_TIMESTAMPS" {
+				return c.value
+			}
+			return ""
+		})
+		if got := fmt.Sprint(inv.opts.timestamps, inv.opts.noTimestamps); err != nil || got != c.want {
+			t.Errorf("CINIT_TIMESTAMPS=%s %q: %s, %v; want %s", c.value, c.args, got, err, c.want)
+		}
+	}
+}
+
 // TestFlagBeatsVariable checks every flag against its environment form:
 // the variable alone applies, and the flag beats it.
 func TestFlagBeatsVariable(t *testing.T) {
