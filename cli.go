@@ -166,8 +166,16 @@ func parseArgs(args []string, getenv func(string) string) (invocation, error) {
 	return inv, finish(&inv, fs)
 }
 
+// fromEnv rewrites the messages of fail that name a flag whose value came
+// from its CINIT_* variable, so that they name the variable: in a
+// container the variable is all there is. parseArgs sets it, once per
+// command line, before anything else runs.
+var fromEnv *strings.Replacer
+
 // applyEnv sets every flag that was not given from its CINIT_* variable.
 func applyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
+	var blame []string
+	defer func() { fromEnv = strings.NewReplacer(blame...) }()
 	forms := map[string]string{}
 	for _, m := range []map[string]string{envForms, policyEnv} {
 		for flag, variable := range m {
@@ -181,6 +189,10 @@ func applyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
 		}
 		if err := fs.Set(flag, v); err != nil {
 			return usagef("bad value %q in %s: %v", v, variable, unwrapFlagErr(err))
+		}
+		blame = append(blame, "flag --"+flag+":", variable+":")
+		if sh := fs.Lookup(flag).Shorthand; sh != "" {
+			blame = append(blame, "flag -"+sh+"/--"+flag+":", variable+":")
 		}
 		if flag == "timestamps" && fs.Lookup(flag).Value.String() == "false" {
 			fs.Set("no-timestamps", "true") // off, not the default (on a terminal)

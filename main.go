@@ -76,7 +76,11 @@ func fail(err error) int {
 	if errors.As(err, &aw) {
 		warn(aw.warnings)
 	}
-	fmt.Fprintln(os.Stderr, "cinit:", oneLine(err.Error()))
+	msg := err.Error()
+	if fromEnv != nil {
+		msg = fromEnv.Replace(msg)
+	}
+	fmt.Fprintln(os.Stderr, "cinit:", oneLine(msg))
 	var ce configError
 	var ue usageError
 	if errors.As(err, &ce) || errors.As(err, &ue) {

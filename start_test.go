@@ -325,6 +325,23 @@ func TestConfigErrorsStartNothing(t *testing.T) {
 	}
 }
 
+// A bad value that came from a CINIT_* variable is blamed on the
+// variable, whichever check finds it: in a container the variable is all
+// there is to look for.
+func TestEnvErrorsNameTheVariable(t *testing.T) {
+	dir := writeProcfile(t, "a: touch started\nb: true\n")
+	for _, kv := range []string{"CINIT_PORT=70000", "CINIT_COLOR=bogus", "CINIT_FORMATION=a=x", "CINIT_CAN_DIE=nope", "CINIT_AFTER=a=nope", "CINIT_LOG_FORMAT=xml"} {
+		variable, _, _ := strings.Cut(kv, "=")
+		code, lines, stderr := runCinit(t, dir, []string{kv})
+		if code != 2 || !strings.Contains(stderr, variable+":") || strings.Contains(stderr, "flag") || len(lines) > 0 {
+			t.Errorf("%s: exit %d, stderr %q; want 2 naming %s and no flag", kv, code, stderr, variable)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "started")); err == nil {
+		t.Error("a process started")
+	}
+}
+
 func TestEnvVariableFormOfFlag(t *testing.T) {
 	dir := writeProcfile(t, "a: "+helperLine("printenv PORT")+"\n")
 	_, lines, _ := runCinit(t, dir, []string{"CINIT_PORT=6100", "PORT="})
