@@ -129,7 +129,8 @@ func TestFaultStdoutClosedEarly(t *testing.T) {
 	t.Parallel()
 	procfile := "a: " + helperLine("fault-flood 100000000") + "\n" +
 		"b: " + helperLine("fault-late 1000") + "\n" +
-		"c: " + shellRecord + "echo ready; exec sleep 1000\n"
+		"c: " + shellRecord + "echo ready; exec sleep 1000\n" +
+		"d: " + shellRecord + "trap 'exit 1' TERM; while :; do sleep 0.05; done\n" // 141 all the same
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
 			t.Parallel()

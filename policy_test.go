@@ -100,6 +100,23 @@ func TestEverythingCanDieEndsWithZero(t *testing.T) {
 	}
 }
 
+// When every process has ended by itself, what they left behind is
+// stopped and cinit exits 0, also when a leftover that ignores SIGTERM
+// needs SIGKILL (which is said once).
+func TestLeftoverKilledStillZero(t *testing.T) {
+	dir := writeProcfile(t, "web: setsid sh -c 'trap \"\" TERM; exec sleep 100' & sleep 0.3; echo bye\n")
+	code, lines, _ := runCinit(t, dir, nil, "-t", "1", "-c", "web")
+	kills := 0
+	for _, l := range linesOf(lines, "cinit") {
+		if strings.HasPrefix(l, "sending SIGKILL to") {
+			kills++
+		}
+	}
+	if code != 0 || kills != 1 || indexOf(lines, "cinit", "every process has ended, stopping what they left behind") < 0 {
+		t.Fatalf("exit %d, %d SIGKILL lines; want 0 and 1:\n%s", code, kills, tail(lines))
+	}
+}
+
 func TestOneshotSuccessStartsDependents(t *testing.T) {
 	dir := writeProcfile(t, "web: "+helperLine("trapterm")+"\ninit: echo initialized\n")
 	r := startCinit(t, dir, nil, "--oneshot", "init", "--after", "web=init")

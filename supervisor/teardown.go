@@ -22,20 +22,25 @@ type teardown struct {
 	unclean bool           // code holds the first unclean end of a signal teardown
 	broken  bool           // stdout was closed: exit 141
 	killed  bool           // something needed SIGKILL
+	sigkill map[int]bool   // orphans sent SIGKILL already: counted once
+	ended   bool           // every process had ended by itself: only leftovers are stopped
 	orphans map[int]bool   // orphans already sent the stop signal
 	swept   bool           // the final sweep of orphans has run
 }
 
 // exitCode returns cinit's exit status (README, "Stopping and exit
-// status"). Without a teardown (every process could die or was a oneshot)
-// it is 0.
+// status"). Without a teardown, or when it only stopped what processes
+// that had all ended by themselves left behind, it is 0. A closed stdout
+// is 141 however the processes then end.
 func (t *teardown) exitCode() int {
 	switch {
-	case t.byExit || t.unclean:
+	case t.byExit:
 		return t.code
 	case t.broken:
 		return 141
-	case t.killed:
+	case t.unclean:
+		return t.code
+	case t.killed && !t.ended:
 		return 137
 	}
 	return 0
@@ -61,7 +66,7 @@ func (t *teardown) noteEnd(u *unit) {
 // whose end started it, nil for a signal.
 func (s *supervisor) beginTeardown(sig syscall.Signal, why string, code *int) {
 	t := &s.tear
-	t.started, t.sig, t.orphans = true, sig, map[int]bool{}
+	t.started, t.sig, t.orphans, t.sigkill = true, sig, map[int]bool{}, map[int]bool{}
 	if code != nil {
 		t.byExit, t.code = true, *code
 	}
@@ -215,11 +220,22 @@ func (s *supervisor) killOrphans(pids []int) {
 	}
 	n := 0
 	for _, pid := range pids {
-		if alive[pid] && unix.Kill(pid, syscall.SIGKILL) == nil {
+		if alive[pid] && s.sigkillOrphan(pid) {
 			n++
 		}
 	}
 	s.noteKilled(n)
+}
+
+// sigkillOrphan sends SIGKILL to pid and reports whether that is news: a
+// process already sent it (by killOrphans, then again by killRemaining
+// before it was reaped) is not counted twice.
+func (s *supervisor) sigkillOrphan(pid int) bool {
+	if unix.Kill(pid, syscall.SIGKILL) != nil || s.tear.sigkill[pid] {
+		return false
+	}
+	s.tear.sigkill[pid] = true
+	return true
 }
 
 // killRemaining sends SIGKILL to every descendant left, and tries again
@@ -231,7 +247,7 @@ func (s *supervisor) killRemaining() {
 	}
 	n := 0
 	for _, pid := range s.orphans() {
-		if unix.Kill(pid, syscall.SIGKILL) == nil {
+		if s.sigkillOrphan(pid) {
 			n++
 		}
 	}

@@ -307,4 +307,5 @@ func (s *supervisor) stopLeftovers() {
 		}
 	}
 	s.beginTeardown(syscall.SIGTERM, "every process has ended, stopping what they left behind", nil)
+	s.tear.ended = true
 }
