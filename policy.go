@@ -225,7 +225,13 @@ func (b *policyBuilder) afters(f policyFlags) error {
 				return usagef("flag --after: %s starts after %q, which is not started", name, d)
 			}
 		}
-		return b.update("after", name, func(p *supervisor.Policy) { p.After = deps })
+		var uniq []string // db+db is db: Compose refuses a key twice
+		for _, d := range deps {
+			if !slices.Contains(uniq, d) {
+				uniq = append(uniq, d)
+			}
+		}
+		return b.update("after", name, func(p *supervisor.Policy) { p.After = uniq })
 	})
 }
 

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cinit/cinit/procfile"
 )
 
 func init() {
@@ -414,5 +416,17 @@ func waitFile(t *testing.T, path string) {
 			t.Fatalf("%s never appeared", path)
 		}
 		time.Sleep(10 * time.Millisecond) // polls a file that nothing announces
+	}
+}
+
+// --after NAME=DEP+DEP names DEP once: the exports would write a key twice.
+func TestAfterDuplicateDependency(t *testing.T) {
+	instances, err := procfile.Instances(fuzzEntries, procfile.Formation{Default: 1}, 5000, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policies, err := buildPolicies(policyFlags{after: []string{"web=worker+clock+worker"}}, fuzzEntries, instances)
+	if err != nil || strings.Join(policies["web"].After, "+") != "worker+clock" {
+		t.Fatalf("after: %v, %v; want worker+clock", policies["web"].After, err)
 	}
 }

@@ -20,6 +20,7 @@ package export
 import (
 	"fmt"
 	"net/url"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -296,6 +297,9 @@ func (j *job) appName() error {
 // names gives every process type its object name, rejecting names no
 // platform accepts and two types that would share one.
 func (j *job) names() error {
+	if rel, err := filepath.Rel(filepath.Dir(j.in.Procfile), j.in.Root); j.opt.Format != "systemd" && (err != nil || rel == ".." || strings.HasPrefix(rel, "../")) {
+		j.warn("", fmt.Sprintf("the root %s is not below the Procfile's directory; in the image the processes run in the Procfile's directory", j.in.Root))
+	}
 	seen := map[string]*proc{}
 	for i, e := range j.in.Entries {
 		p := &proc{name: e.Name, norm: normalize(e.Name), line: e.Line, index: i,
@@ -540,15 +544,34 @@ func (j *job) placeEnv(env map[string]string, keys []string) {
 		env["CINIT_ENV_FILES"] = strings.Join(paths, ",")
 	}
 	// A probe's command may run in another directory than the
-	// container's: with --workdir the Procfile's path is absolute.
+	// container's: with --workdir the Procfile's path is absolute. A root
+	// (-d) below the Procfile's directory stays that far below it.
 	base := filepath.Base(j.in.Procfile)
+	sub := j.rootBelowProcfile()
 	switch {
 	case j.opt.Workdir != "":
-		env["CINIT_ROOT"] = j.opt.Workdir
+		env["CINIT_ROOT"] = path.Join(j.opt.Workdir, sub)
+		if sub == "." {
+			env["CINIT_ROOT"] = j.opt.Workdir
+		}
 		env["CINIT_PROCFILE"] = strings.TrimSuffix(j.opt.Workdir, "/") + "/" + base
 	case base != "Procfile":
 		env["CINIT_PROCFILE"] = base
 	}
+	if j.opt.Workdir == "" && sub != "." {
+		env["CINIT_ROOT"] = sub
+	}
+}
+
+// rootBelowProcfile returns the root (-d) relative to the Procfile's
+// directory, as the image holds both: "." when they are the same, or when
+// the root is not below it (names warns of that).
+func (j *job) rootBelowProcfile() string {
+	rel, err := filepath.Rel(filepath.Dir(j.in.Procfile), j.in.Root)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "."
+	}
+	return filepath.ToSlash(rel)
 }
 
 // checkArg is a readiness check as cinit ready takes it.

@@ -470,3 +470,31 @@ func TestOneshotRestartAlways(t *testing.T) {
 		t.Errorf("compose restarts the oneshot always:\n%s", out["compose split"])
 	}
 }
+
+// A root (-d) below the Procfile's directory is kept in the containers'
+// environment, relative to the Procfile or under --workdir; one outside
+// it cannot be, and is warned of.
+func TestRootBelowProcfile(t *testing.T) {
+	in := input(t, "web: pwd")
+	in.Root = "/srv/shop/sub"
+	for _, c := range []struct{ format, workdir, want string }{
+		{"compose", "", `CINIT_ROOT: "sub"`},
+		{"kubernetes", "", `value: "sub"`},
+		{"kubernetes", "/app", `value: "/app/sub"`},
+	} {
+		o := options(c.format)
+		o.Workdir = c.workdir
+		r, err := Render(in, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if text := string(Stdout(c.format, r)); !strings.Contains(text, c.want) {
+			t.Errorf("%s %q: no %s in\n%s", c.format, c.workdir, c.want, text)
+		}
+	}
+	in.Root = "/elsewhere"
+	r, err := Render(in, options("compose"))
+	if err != nil || !strings.Contains(strings.Join(r.Warnings, "\n"), "not below the Procfile's directory") {
+		t.Errorf("no warning for a root outside: %v %q", err, r.Warnings)
+	}
+}
