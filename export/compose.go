@@ -94,6 +94,9 @@ func (j *job) composeService(p *proc, keys []string) mapping {
 	}
 	s = s.set("deploy", mapping{}.set("replicas", p.count))
 	s = s.set("restart", composeRestart(p))
+	if p.pol.Oneshot && j.in.ReadyTimeout > 0 {
+		j.warn("compose.yaml", "--ready-timeout does not bound the oneshot "+p.name+": Compose has no deadline for a service to complete")
+	}
 	if deps := j.dependsOn(p); len(deps) > 0 {
 		s = s.set("depends_on", deps)
 	}

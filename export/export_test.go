@@ -498,3 +498,28 @@ func TestRootBelowProcfile(t *testing.T) {
 		t.Errorf("no warning for a root outside: %v %q", err, r.Warnings)
 	}
 }
+
+// --ready-timeout bounds a oneshot as cinit start bounds it (it fails the
+// run with 124): a start timeout for its systemd unit, a deadline for its
+// Job; where the platform has none, a warning says so.
+func TestOneshotReadyTimeout(t *testing.T) {
+	in := input(t, "migrate: ./migrate", "web: ./web")
+	in.Policies["migrate"] = supervisor.Policy{Oneshot: true}
+	in.ReadyTimeout = 90 * time.Second
+	out := all(t, in)
+	if !strings.Contains(out["systemd split"], "Type=oneshot") || !strings.Contains(out["systemd split"], "TimeoutStartSec=90s") {
+		t.Errorf("systemd: no start timeout for the oneshot:\n%s", out["systemd split"])
+	}
+	if !strings.Contains(out["kubernetes split"], "activeDeadlineSeconds: 90") {
+		t.Errorf("kubernetes: no deadline for the Job:\n%s", out["kubernetes split"])
+	}
+	r, err := Render(in, options("compose"))
+	if err != nil || !strings.Contains(strings.Join(r.Warnings, "\n"), "--ready-timeout does not bound the oneshot migrate") {
+		t.Errorf("compose: no warning: %v %q", err, r.Warnings)
+	}
+	in.Policies["web"] = supervisor.Policy{After: []string{"migrate"}}
+	r, err = Render(in, options("kubernetes"))
+	if err != nil || !strings.Contains(strings.Join(r.Warnings, "\n"), "--ready-timeout does not bound migrate as an init container") {
+		t.Errorf("kubernetes init container: no warning: %v %q", err, r.Warnings)
+	}
+}

@@ -149,8 +149,11 @@ func (j *job) workload(p *proc, keys []string) []mapping {
 		}
 		j.note(file, "a Job cannot be changed once created: delete "+name+" before applying a new version")
 		pod = append(mapping{}.set("restartPolicy", "Never"), pod...)
-		spec := mapping{}.set("completions", p.count).set("parallelism", p.count).set("backoffLimit", backoff).
-			set("template", mapping{}.set("metadata", tmeta).set("spec", pod))
+		spec := mapping{}.set("completions", p.count).set("parallelism", p.count).set("backoffLimit", backoff)
+		if j.in.ReadyTimeout > 0 { // cinit fails a oneshot not done within it
+			spec = spec.set("activeDeadlineSeconds", ceilSeconds(j.in.ReadyTimeout))
+		}
+		spec = spec.set("template", mapping{}.set("metadata", tmeta).set("spec", pod))
 		return []mapping{j.object("batch/v1", "Job", name, p, spec)}
 	}
 	if p.pol.Restart != 0 {
@@ -224,6 +227,9 @@ func (j *job) initContainers(p, q *proc, keys []string, file string, inits *[]an
 				seen[dep.norm] = true
 				*inits = append(*inits, j.container(dep, keys, false))
 				j.warn(file, fmt.Sprintf("%s runs in every %s-%s pod (%s: %d runs per rollout, concurrently)", dep.name, j.app, p.norm, plural(p.count, "replica"), p.count))
+				if j.in.ReadyTimeout > 0 {
+					j.warn(file, fmt.Sprintf("--ready-timeout does not bound %s as an init container: Kubernetes has no deadline for one", dep.name))
+				}
 			}
 		case dep.pol.Ready.Kind == "tcp" || dep.pol.Ready.Kind == "http":
 			name := "wait-" + dep.norm

@@ -114,6 +114,10 @@ func (j *job) templateUnit(p *proc, name string) ([]byte, error) {
 		u.raw("ExecStartPost", execLine(args, "--instance=%i", []string{checkArg(p.pol.Ready)}))
 	}
 	switch {
+	case p.pol.Oneshot && j.in.ReadyTimeout > 0:
+		// cinit fails a oneshot that has not succeeded within the ready
+		// timeout; a oneshot unit has no start timeout unless given one.
+		u.raw("TimeoutStartSec", strconv.Itoa(ceilSeconds(j.in.ReadyTimeout))+"s")
 	case p.pol.Oneshot:
 	case j.in.ReadyTimeout > 0 && p.pol.Ready.Kind != "":
 		u.raw("TimeoutStartSec", strconv.Itoa(ceilSeconds(j.in.ReadyTimeout)+5)+"s")
