@@ -635,14 +635,15 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// oneLine escapes control characters so that a comment stays one line.
+// oneLine escapes what YAML does not print raw (see unprintable), so that
+// a comment stays one line: U+2028 ends a line for some parsers.
 func oneLine(s string) string {
-	if !strings.ContainsFunc(s, isControl) {
+	if !strings.ContainsFunc(s, unprintable) {
 		return s
 	}
 	var b strings.Builder
 	for _, r := range s {
-		if isControl(r) {
+		if unprintable(r) {
 			b.WriteString(strings.Trim(strconv.QuoteRune(r), "'"))
 			continue
 		}

@@ -194,21 +194,25 @@ func TestOptionErrors(t *testing.T) {
 
 func TestYAMLQuoting(t *testing.T) {
 	for in, want := range map[string]string{
-		"no":           `"no"`,
-		"0755":         `"0755"`,
-		"~":            `"~"`,
-		"22:22":        `"22:22"`,
-		`a"b\c`:        `"a\"b\\c"`,
-		"a\nb\tc\rd":   `"a\nb\tc\rd"`,
-		"\x01\x7f":     `"\u0001\u007F"`,
-		"\u0085":       `"\u0085"`,
-		"\u2028\ufeff": `"\u2028\uFEFF"`,
-		"ünï ☃":        `"ünï ☃"`,
-		"# not & *a":   `"# not & *a"`,
+		"no":             `"no"`,
+		"0755":           `"0755"`,
+		"~":              `"~"`,
+		"22:22":          `"22:22"`,
+		`a"b\c`:          `"a\"b\\c"`,
+		"a\nb\tc\rd":     `"a\nb\tc\rd"`,
+		"\x01\x7f":       `"\u0001\u007F"`,
+		"\u0085":         `"\u0085"`,
+		"\u2028\ufeff":   `"\u2028\uFEFF"`,
+		"a\uffffb\ufffe": `"a\uFFFFb\uFFFE"`,
+		"ünï ☃":          `"ünï ☃"`,
+		"# not & *a":     `"# not & *a"`,
 	} {
 		if got := quote(in); got != want {
 			t.Errorf("quote(%q) = %s, want %s", in, got, want)
 		}
+	}
+	if got := oneLine("a\u2028b\uffff\n"); got != `a\u2028b\uffff\n` {
+		t.Errorf("a comment keeps %q", got)
 	}
 }
 

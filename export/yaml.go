@@ -102,8 +102,10 @@ func (e *emitter) scalar(v any) string {
 
 // quote returns s as a YAML double-quoted scalar: backslash, quote and the
 // usual control characters escaped C-style; any other C0 or C1 control,
-// DEL, U+2028, U+2029 and U+FEFF as \uXXXX (a reader may drop or
-// normalise them otherwise); everything else as UTF-8. s must be valid
+// DEL, U+2028, U+2029, U+FEFF and the noncharacters U+FFFE and U+FFFF
+// (outside YAML's printable set: parsers refuse them raw) as \uXXXX (a
+// reader may drop or normalise them otherwise); everything else as
+// UTF-8. s must be valid
 // UTF-8 (see [checkText]).
 func quote(s string) string {
 	var b strings.Builder
@@ -120,7 +122,7 @@ func quote(s string) string {
 			b.WriteString(`\t`)
 		case r == '\r':
 			b.WriteString(`\r`)
-		case r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == 0x2028 || r == 0x2029 || r == 0xfeff:
+		case unprintable(r):
 			fmt.Fprintf(&b, `\u%04X`, r)
 		default:
 			b.WriteRune(r)
@@ -128,6 +130,13 @@ func quote(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// unprintable reports whether r must be escaped in YAML text: the C0 and
+// C1 controls, DEL, the line and paragraph separators (line breaks to some
+// parsers), the byte order mark, and U+FFFE and U+FFFF.
+func unprintable(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == 0x2028 || r == 0x2029 || r == 0xfeff || r == 0xfffe || r == 0xffff
 }
 
 // checkText rejects what no output format can carry: invalid UTF-8.
