@@ -300,6 +300,9 @@ func (j *job) names() error {
 	if rel, err := filepath.Rel(filepath.Dir(j.in.Procfile), j.in.Root); j.opt.Format != "systemd" && (err != nil || rel == ".." || strings.HasPrefix(rel, "../")) {
 		j.warn("", fmt.Sprintf("the root %s is not below the Procfile's directory; in the image the processes run in the Procfile's directory", j.in.Root))
 	}
+	if files := j.imageEnvFiles(); j.in.EnvGiven && !j.envFromSecret() && len(files) < len(j.in.EnvFiles) {
+		j.warn("", "--env-from image: an env file outside the Procfile's directory is not in the image's CINIT_ENV_FILES; give it on the platform, or use --env-from secret")
+	}
 	seen := map[string]*proc{}
 	for i, e := range j.in.Entries {
 		p := &proc{name: e.Name, norm: normalize(e.Name), line: e.Line, index: i,
@@ -561,6 +564,31 @@ func (j *job) placeEnv(env map[string]string, keys []string) {
 	if j.opt.Workdir == "" && sub != "." {
 		env["CINIT_ROOT"] = sub
 	}
+	if files := j.imageEnvFiles(); files != nil {
+		env["CINIT_ENV_FILES"] = strings.Join(files, ",")
+	}
+}
+
+// imageEnvFiles returns, with --env-from image and -e, the env files as
+// the image holds them: relative to the Procfile's directory, or under
+// --workdir. Without -e the image's own .env is read anyway. A file
+// outside the Procfile's directory is left out (names warns of it).
+func (j *job) imageEnvFiles() []string {
+	if j.envFromSecret() || !j.in.EnvGiven {
+		return nil
+	}
+	var files []string
+	for _, f := range j.in.EnvFiles {
+		rel, err := filepath.Rel(filepath.Dir(j.in.Procfile), f)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			continue
+		}
+		if j.opt.Workdir != "" {
+			rel = path.Join(j.opt.Workdir, rel)
+		}
+		files = append(files, filepath.ToSlash(rel))
+	}
+	return files
 }
 
 // rootBelowProcfile returns the root (-d) relative to the Procfile's

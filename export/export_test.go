@@ -527,3 +527,29 @@ func TestOneshotReadyTimeout(t *testing.T) {
 		t.Errorf("kubernetes init container: no warning: %v %q", err, r.Warnings)
 	}
 }
+
+// --env-from image with -e: the containers read the same files from the
+// image, below the Procfile's directory (they read the image's .env
+// instead); a file outside it is warned of.
+func TestEnvFromImageKeepsFiles(t *testing.T) {
+	in := input(t, "web: ./web")
+	in.EnvFiles, in.EnvGiven = []string{"/srv/shop/prod.env", "/srv/shop/conf/extra.env"}, true
+	for _, c := range []struct{ workdir, want string }{
+		{"", `CINIT_ENV_FILES: "prod.env,conf/extra.env"`},
+		{"/app", `CINIT_ENV_FILES: "/app/prod.env,/app/conf/extra.env"`},
+	} {
+		o := options("compose")
+		o.EnvFrom, o.Workdir = "image", c.workdir
+		r, err := Render(in, o)
+		if text := string(Stdout("compose", r)); err != nil || !strings.Contains(text, c.want) || strings.Contains(text, "secrets") {
+			t.Errorf("workdir %q: %v, no %s in\n%s", c.workdir, err, c.want, text)
+		}
+	}
+	in.EnvFiles = append(in.EnvFiles, "/etc/shared.env")
+	o := options("compose")
+	o.EnvFrom = "image"
+	r, err := Render(in, o)
+	if err != nil || !strings.Contains(strings.Join(r.Warnings, "\n"), "outside the Procfile's directory") {
+		t.Errorf("no warning for a file outside: %v %q", err, r.Warnings)
+	}
+}
