@@ -297,7 +297,7 @@ func (j *job) appName() error {
 // names gives every process type its object name, rejecting names no
 // platform accepts and two types that would share one.
 func (j *job) names() error {
-	if rel, err := filepath.Rel(filepath.Dir(j.in.Procfile), j.in.Root); j.opt.Format != "systemd" && (err != nil || rel == ".." || strings.HasPrefix(rel, "../")) {
+	if _, below := j.belowProcfile(j.in.Root); j.opt.Format != "systemd" && !below {
 		j.warn("", fmt.Sprintf("the root %s is not below the Procfile's directory; in the image the processes run in the Procfile's directory", j.in.Root))
 	}
 	if files := j.imageEnvFiles(); j.in.EnvGiven && !j.envFromSecret() && len(files) < len(j.in.EnvFiles) {
@@ -550,19 +550,17 @@ func (j *job) placeEnv(env map[string]string, keys []string) {
 	// container's: with --workdir the Procfile's path is absolute. A root
 	// (-d) below the Procfile's directory stays that far below it.
 	base := filepath.Base(j.in.Procfile)
-	sub := j.rootBelowProcfile()
 	switch {
 	case j.opt.Workdir != "":
-		env["CINIT_ROOT"] = path.Join(j.opt.Workdir, sub)
-		if sub == "." {
-			env["CINIT_ROOT"] = j.opt.Workdir
-		}
 		env["CINIT_PROCFILE"] = strings.TrimSuffix(j.opt.Workdir, "/") + "/" + base
 	case base != "Procfile":
 		env["CINIT_PROCFILE"] = base
 	}
-	if j.opt.Workdir == "" && sub != "." {
-		env["CINIT_ROOT"] = sub
+	switch root := j.imagePath(j.in.Root); {
+	case root != "" && root != ".":
+		env["CINIT_ROOT"] = root
+	case j.opt.Workdir != "":
+		env["CINIT_ROOT"] = j.opt.Workdir // the root is not below the Procfile (warned)
 	}
 	if files := j.imageEnvFiles(); files != nil {
 		env["CINIT_ENV_FILES"] = strings.Join(files, ",")
@@ -579,27 +577,38 @@ func (j *job) imageEnvFiles() []string {
 	}
 	var files []string
 	for _, f := range j.in.EnvFiles {
-		rel, err := filepath.Rel(filepath.Dir(j.in.Procfile), f)
-		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-			continue
+		if p := j.imagePath(f); p != "" {
+			files = append(files, p)
 		}
-		if j.opt.Workdir != "" {
-			rel = path.Join(j.opt.Workdir, rel)
-		}
-		files = append(files, filepath.ToSlash(rel))
 	}
 	return files
 }
 
-// rootBelowProcfile returns the root (-d) relative to the Procfile's
-// directory, as the image holds both: "." when they are the same, or when
-// the root is not below it (names warns of that).
-func (j *job) rootBelowProcfile() string {
-	rel, err := filepath.Rel(filepath.Dir(j.in.Procfile), j.in.Root)
+// belowProcfile returns p relative to the Procfile's directory, and
+// whether it is that directory or below it.
+func (j *job) belowProcfile(p string) (string, bool) {
+	rel, err := filepath.Rel(filepath.Dir(j.in.Procfile), p)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-		return "."
+		return "", false
 	}
-	return filepath.ToSlash(rel)
+	return filepath.ToSlash(rel), true
+}
+
+// imagePath returns where p is in the image, which holds the Procfile's
+// directory at --workdir, or at the containers' working directory (then
+// relative, "." for the directory itself); "" when p is not below it
+// (names warns of that).
+func (j *job) imagePath(p string) string {
+	rel, below := j.belowProcfile(p)
+	switch {
+	case !below:
+		return ""
+	case j.opt.Workdir == "":
+		return rel
+	case rel == ".":
+		return j.opt.Workdir
+	}
+	return path.Join(j.opt.Workdir, rel)
 }
 
 // checkArg is a readiness check as cinit ready takes it.

@@ -238,9 +238,8 @@ func Select(recs []Record, keep func(*Record) bool) []Record {
 }
 
 // dropping counts c's lines that f has not read as lost, if f follows
-// them; the caller holds r.mu and is about to drop c (or lines that c
-// would have had, when skipped is more than 0).
-func (f *Follower) dropping(c *chunk, skipped int) {
+// them; the caller holds r.mu and is about to drop c.
+func (f *Follower) dropping(c *chunk) {
 	if f.keep != nil {
 		rec := Record{Name: cinitName}
 		if c.ev != nil {
@@ -253,8 +252,6 @@ func (f *Follower) dropping(c *chunk, skipped int) {
 		}
 	}
 	switch {
-	case skipped > 0:
-		f.lost += skipped
 	case f.copying:
 		f.gone = append(f.gone, span{c.first, c.end()})
 	case f.at < c.end():

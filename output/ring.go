@@ -174,12 +174,7 @@ func (r *ring) record(c chunk, b []byte, own *[readSize]byte) {
 		if len(b) > ringBytes && len(r.followers) == 0 {
 			// Tail keeps 1 MiB; a follower may fall 4 MiB behind, and a
 			// chunk is at most a read and the piece of a line before it.
-			lines := c.lines
-			if c, b = c.cut(b); c.lines < lines {
-				for _, f := range r.followers {
-					f.dropping(&c, lines-c.lines)
-				}
-			}
+			c, b = c.cut(b)
 		}
 		c.blk = r.space(len(b))
 		c.off = c.blk.used
@@ -449,7 +444,7 @@ func (r *ring) at(i int) *chunk {
 func (r *ring) drop() {
 	c := r.at(0)
 	for _, f := range r.followers {
-		f.dropping(c, 0)
+		f.dropping(c)
 	}
 	if b := c.blk; b != nil {
 		b.live--
