@@ -69,6 +69,15 @@ func TestTimestampsVariable(t *testing.T) {
 	}
 }
 
+// flagCommand returns the command line that tries flag with args: the
+// default command, or for a flag that belongs to one command, that one.
+func flagCommand(flag string, args []string) []string {
+	if flag == "instance" {
+		return append(append([]string{"run"}, args...), "web")
+	}
+	return args
+}
+
 // TestFlagBeatsVariable checks every flag against its environment form:
 // the variable alone applies, and the flag beats it.
 func TestFlagBeatsVariable(t *testing.T) {
@@ -81,11 +90,11 @@ func TestFlagBeatsVariable(t *testing.T) {
 			}
 			return ""
 		}
-		inv, err := parseArgs(nil, env)
+		inv, err := parseArgs(flagCommand(tc.flag, nil), env)
 		if err != nil || tc.get(inv.opts) != tc.wantEnv {
 			t.Errorf("%s=%s: got %q, %v; want %q", tc.variable, tc.envValue, tc.get(inv.opts), err, tc.wantEnv)
 		}
-		inv, err = parseArgs(tc.flagArgs, env)
+		inv, err = parseArgs(flagCommand(tc.flag, tc.flagArgs), env)
 		if err != nil || tc.get(inv.opts) != tc.wantFlag {
 			t.Errorf("%s with %s set: got %q, %v; want %q", tc.flagArgs, tc.variable, tc.get(inv.opts), err, tc.wantFlag)
 		}
@@ -140,6 +149,10 @@ func TestParseArgsUsageErrors(t *testing.T) {
 		"--":                      "no command",
 		"check extra":             "extra",
 		"--ready-timeout forever": "forever",
+		"start --instance 2":      "--instance",
+		"--instance 2 web":        "--instance",
+		"status --instance 2":     "--instance",
+		"check --instance 2":      "--instance",
 	} {
 		_, err := parseArgs(strings.Fields(args), none)
 		if _, ok := err.(usageError); !ok || !strings.Contains(err.Error(), culprit) {

@@ -31,7 +31,7 @@ func checkSingleFlags(inv *invocation) error {
 		return usagef("bad value %d for flag --instance: want 1 or more", o.instance)
 	case (o.wait || o.forName != "") && inv.cmd != "ready":
 		return usagef("flags --wait and --for belong to cinit ready")
-	case o.instance > 0 && inv.cmd == "exec":
+	case o.instance > 0 && inv.cmd != "run" && inv.cmd != "ready":
 		return usagef("flag --instance: needs cinit run NAME or cinit ready --for NAME")
 	case inv.cmd == "ready" && len(inv.args) != 1:
 		return usagef("ready: want one CHECK (tcp:PORT, http:URL, exec:COMMAND or file:PATH), got %d arguments", len(inv.args))
