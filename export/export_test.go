@@ -311,6 +311,37 @@ func TestWarnings(t *testing.T) {
 	}
 }
 
+func TestSystemdRestartWarning(t *testing.T) {
+	in := input(t, "web: a", "worker: b", "cron: c")
+	in.Policies = map[string]supervisor.Policy{
+		"worker": {Restart: supervisor.RestartOnFailure},
+		"cron":   {Restart: supervisor.RestartAlways, CanDie: true},
+	}
+	r, err := Render(in, options("systemd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range r.Warnings {
+		if strings.Contains(w, "failing for good") {
+			got = append(got, w)
+		}
+	}
+	if len(got) != 1 || !strings.HasPrefix(got[0], "worker failing for good") || !strings.Contains(got[0], "shop.target only wants") {
+		t.Errorf("restart warnings %q, want one for worker (web does not restart, cron can die)", got)
+	}
+	unit := string(fileNamed(t, r, "shop-worker@.service"))
+	if !strings.Contains(unit, "# warning: worker failing for good") {
+		t.Errorf("the warning is not in worker's unit:\n%s", unit)
+	}
+	in = input(t, "worker: b")
+	in.Policies = map[string]supervisor.Policy{"worker": {Restart: supervisor.RestartAlways}}
+	r, _ = Render(in, options("systemd"))
+	if strings.Contains(strings.Join(r.Warnings, "\n"), "failing for good") {
+		t.Errorf("a lone type has nothing to stop: %q", r.Warnings)
+	}
+}
+
 func TestWriteRules(t *testing.T) {
 	dir := t.TempDir()
 	in := input(t, "web: a", "worker: b")
@@ -552,4 +583,16 @@ func TestEnvFromImageKeepsFiles(t *testing.T) {
 	if err != nil || !strings.Contains(strings.Join(r.Warnings, "\n"), "outside the Procfile's directory") {
 		t.Errorf("no warning for a file outside: %v %q", err, r.Warnings)
 	}
+}
+
+// fileNamed returns the data of the file name of r.
+func fileNamed(t *testing.T, r *Result, name string) []byte {
+	t.Helper()
+	for _, f := range r.Files {
+		if f.Name == name {
+			return f.Data
+		}
+	}
+	t.Fatalf("no file %s in %d files", name, len(r.Files))
+	return nil
 }

@@ -30,6 +30,7 @@ func (j *job) systemd() ([]File, error) {
 	unit := func(p *proc) string { return j.app + "-" + p.norm + "@.service" }
 	j.splitWarnings(unit, false)
 	target := j.app + ".target"
+	j.restartWarnings(unit, target)
 	var files []File
 	for _, p := range j.procs {
 		u, err := j.templateUnit(p, unit(p))
@@ -43,6 +44,23 @@ func (j *job) systemd() ([]File, error) {
 		return nil, err
 	}
 	return append([]File{{target, t}}, files...), nil
+}
+
+// restartWarnings warns of each type that restarts and whose failing for
+// good would stop cinit start: the target only wants its instances, since
+// binding them would stop the app as soon as one fails and is restarted
+// (a failed unit stops the units bound to it, restart pending or not:
+// systemd/systemd#11456), so the end of its restarts stops nothing.
+func (j *job) restartWarnings(unit func(*proc) string, target string) {
+	if len(j.procs) < 2 {
+		return
+	}
+	for _, p := range j.procs {
+		if !p.pol.CanDie && p.pol.Restart != 0 {
+			j.warn(unit(p), p.name+" failing for good (5 starts within 60 s) no longer stops the other units: "+
+				target+" only wants a unit that restarts, as binding it would stop them at each restart")
+		}
+	}
 }
 
 // instances names the instance units of p.
