@@ -542,6 +542,30 @@ func TestControlStaleSocketReplaced(t *testing.T) {
 	r2.wait()
 }
 
+// A --socket or CINIT_SOCKET that names a file of the user's is refused
+// before anything starts, and the file is kept.
+func TestControlSocketPathIsAFile(t *testing.T) {
+	t.Parallel()
+	dir := writeProcfile(t, "web: echo started-web\n")
+	procfile := filepath.Join(dir, "Procfile")
+	for _, c := range []struct {
+		env  []string
+		args []string
+		name string
+	}{
+		{nil, []string{"--socket", procfile}, "--socket"},
+		{[]string{"CINIT_SOCKET=" + procfile}, nil, "CINIT_SOCKET"},
+	} {
+		code, stdout, stderr := runCinit(t, dir, c.env, c.args...)
+		if code != 2 || !strings.Contains(stderr, c.name) || !strings.Contains(stderr, "not a socket") || strings.Contains(strings.Join(stdout, "\n"), "started-web") {
+			t.Errorf("%s naming the Procfile: exit %d, stderr %q, stdout %q; want 2 before anything starts", c.name, code, stderr, stdout)
+		}
+		if b, err := os.ReadFile(procfile); err != nil || string(b) != "web: echo started-web\n" {
+			t.Fatalf("the Procfile became %q, %v", b, err)
+		}
+	}
+}
+
 func TestControlSecondCinitSameRoot(t *testing.T) {
 	t.Parallel()
 	env := ctlEnv(t)

@@ -211,6 +211,44 @@ func TestListenLockAndStaleSocket(t *testing.T) {
 	l.Close()
 }
 
+// Only a socket is replaced and only cinit's lock file written: a path
+// that names a file of the user's is refused, and the file is kept.
+func TestListenKeepsOtherFiles(t *testing.T) {
+	dir := t.TempDir()
+	procfile := filepath.Join(dir, "Procfile")
+	os.WriteFile(procfile, []byte("web: sleep 1\n"), 0o644)
+	if _, err := Listen(procfile); err == nil || !strings.Contains(err.Error(), "is not a socket") {
+		t.Errorf("Listen over a regular file: %v, want a refusal", err)
+	}
+	if b, err := os.ReadFile(procfile); err != nil || string(b) != "web: sleep 1\n" {
+		t.Errorf("the Procfile became %q, %v", b, err)
+	}
+	gem := filepath.Join(dir, "Gemfile")
+	os.WriteFile(gem+".lock", []byte("GEM\n  remote: x\n"), 0o644)
+	if _, err := Listen(gem); err == nil || !strings.Contains(err.Error(), "not a lock file") {
+		t.Errorf("Listen with a foreign .lock file: %v, want a refusal", err)
+	}
+	if b, _ := os.ReadFile(gem + ".lock"); string(b) != "GEM\n  remote: x\n" {
+		t.Errorf("Gemfile.lock became %q", b)
+	}
+	if _, err := os.Lstat(gem); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a socket was bound beside a foreign lock file: %v", err)
+	}
+	// A file moved over the socket while cinit runs is not cinit's to
+	// remove at exit.
+	p := filepath.Join(dir, "s.sock")
+	l, err := Listen(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(p+".new", []byte("data"), 0o644)
+	os.Rename(p+".new", p)
+	l.Close()
+	if b, err := os.ReadFile(p); err != nil || string(b) != "data" {
+		t.Errorf("Close removed a file that is not its socket: %q, %v", b, err)
+	}
+}
+
 // serveEcho starts a server with a status command that answers {"n":1}
 // and a stream command that echoes its input.
 func serveEcho(t *testing.T, block chan struct{}) *Server {

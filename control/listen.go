@@ -18,7 +18,8 @@ import (
 type Listener struct {
 	path string
 	ln   *net.UnixListener
-	lock *os.File // holds flock(LOCK_EX) for the Listener's life
+	lock *os.File    // holds flock(LOCK_EX) for the Listener's life
+	file os.FileInfo // the socket file as bound, so that Close removes it and nothing else
 }
 
 // TakenError says that another live process holds the socket's lock.
@@ -47,6 +48,10 @@ func (e *TakenError) Error() string {
 // that a stale file is replaced atomically and the socket is never
 // reachable with the mode the umask would give. The lock file stays
 // behind after Close; it is empty but for the owner's pid.
+//
+// Only a socket is ever replaced, and only a lock file of cinit's (empty,
+// or a pid) is ever written: a path that names anything else, such as a
+// mistyped --socket Procfile, is refused and left as it is.
 func Listen(path string) (*Listener, error) {
 	if len(path) > maxPath {
 		return nil, fmt.Errorf("control socket path %s is longer than %d bytes", path, maxPath)
@@ -55,20 +60,34 @@ func Listen(path string) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	if st, err := os.Lstat(path); err == nil && st.Mode().Type() != os.ModeSocket {
+		lock.Close()
+		return nil, fmt.Errorf("%s exists and is not a socket; give another path", path)
+	}
 	ln, err := bindReplace(path)
 	if err != nil {
 		lock.Close()
 		return nil, err
 	}
-	return &Listener{path: path, ln: ln, lock: lock}, nil
+	st, err := os.Lstat(path)
+	if err != nil {
+		ln.Close()
+		lock.Close()
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	return &Listener{path: path, ln: ln, lock: lock, file: st}, nil
 }
 
 // takeLock opens and locks path+".lock" and writes the pid into it.
 func takeLock(path string) (*os.File, error) {
 	name := path + ".lock"
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("control socket lock: %w", err)
+	}
+	if !isLockFile(f) {
+		f.Close()
+		return nil, fmt.Errorf("%s exists and is not a lock file of cinit's; give another socket path", name)
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
@@ -80,6 +99,22 @@ func takeLock(path string) (*os.File, error) {
 	f.Truncate(0)
 	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	return f, nil
+}
+
+// isLockFile reports whether f is a lock file cinit may write: a regular
+// file that is empty or holds a pid and a newline.
+func isLockFile(f *os.File) bool {
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Size() > 24 {
+		return false
+	}
+	b := make([]byte, st.Size())
+	if _, err := f.ReadAt(b, 0); err != nil && len(b) > 0 {
+		return false
+	}
+	text := strings.TrimSuffix(string(b), "\n")
+	_, err = strconv.Atoi(text)
+	return text == "" || err == nil
 }
 
 // lockOwner reads the pid a lock's owner wrote.
@@ -123,10 +158,13 @@ func closeRemove(ln *net.UnixListener, tmp string, err error) error {
 // Path is the socket's path.
 func (l *Listener) Path() string { return l.path }
 
-// Close stops listening, removes the socket file and releases the lock.
+// Close stops listening, removes the socket file if it is still the one
+// Listen bound, and releases the lock.
 func (l *Listener) Close() error {
 	err := l.ln.Close()
-	os.Remove(l.path)
+	if st, serr := os.Lstat(l.path); serr == nil && os.SameFile(st, l.file) {
+		os.Remove(l.path)
+	}
 	l.lock.Close()
 	return err
 }
