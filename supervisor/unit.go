@@ -250,7 +250,7 @@ func (s *supervisor) onEnd(u *unit) {
 		s.stoppedByRequest(u)
 	case u.pol.Oneshot && e.Code == 0:
 		s.reportExit(u)
-		u.state = over
+		u.state, u.ctl.manual = over, false // done, whoever started it
 		s.setReady(u)
 		s.stopLeftovers()
 	case s.wantsRestart(u):
@@ -284,8 +284,12 @@ func (s *supervisor) describeEnd(u *unit) string {
 // endWith handles an instance that ended for good without success (why
 // says how): unless it can die or the operator started this run, the
 // teardown starts and code becomes cinit's exit status. Its dependents
-// will never start.
+// will never start. The end of a process that can die is its own, even
+// of a run the operator started: it counts for "everything ended".
 func (s *supervisor) endWith(u *unit, code int, why string) {
+	if u.pol.CanDie {
+		u.ctl.manual = false
+	}
 	if u.pol.CanDie || u.ctl.manual {
 		s.abandonDependents()
 		s.stopLeftovers()
