@@ -180,6 +180,22 @@ func TestControlProbe(t *testing.T) {
 	r.wait()
 }
 
+// A process never ready yet keeps cinit starting while it waits for an
+// automatic restart: probe of another process is not ready either.
+func TestControlStartingThroughBackoff(t *testing.T) {
+	t.Parallel()
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "a: "+helperLine("block")+"\nb: exit 1\n")
+	r := startCinit(t, dir, env, "--restart", "b=always", "--ready", "b=file:"+filepath.Join(dir, "never"))
+	r.waitLine("cinit", "b exited with code 1, restarting in 1s")
+	ctl(t, dir, env, "probe", "a").want(t, 1, "not ready: cinit is starting")
+	if st := statusOf(t, dir, env); st.Cinit.Phase != "starting" {
+		t.Errorf("phase %q while b was never ready, want starting", st.Cinit.Phase)
+	}
+	r.signal(syscall.SIGTERM)
+	r.wait()
+}
+
 func TestControlStopIsNotAFailure(t *testing.T) {
 	t.Parallel()
 	env := ctlEnv(t)
@@ -371,6 +387,30 @@ func TestControlRestartAfterAnAbandonedOne(t *testing.T) {
 	}
 	r.signal(syscall.SIGTERM)
 	r.wait()
+}
+
+// A oneshot or a process that can die, rerun by cinit restart, still
+// ends by itself when its run succeeds or ends: once everything has,
+// cinit exits 0 as it does without the restart.
+func TestControlRestartedOneshotsStillEnd(t *testing.T) {
+	t.Parallel()
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "a: until [ -e go-a ]; do sleep 0.05; done\n"+
+		"b: until [ -e go-b ]; do sleep 0.05; done\n"+
+		"c: until [ -e go-c ]; do sleep 0.05; done; exit 3\n")
+	r := startCinit(t, dir, env, "--oneshot", "a,b", "--can-die", "c")
+	r.waitAll("cinit", "a started", "b started", "c started")
+	ctl(t, dir, env, "restart", "--no-wait", "b", "c").want(t, 0, "b")
+	r.waitLine("cinit", "b started")
+	r.waitLine("cinit", "c started")
+	for _, f := range []string{"go-b", "go-c"} {
+		os.WriteFile(filepath.Join(dir, f), nil, 0o644)
+	}
+	r.waitAll("cinit", "b exited with code 0", "c exited with code 3")
+	os.WriteFile(filepath.Join(dir, "go-a"), nil, 0o644)
+	if code, lines := r.wait(); code != 0 {
+		t.Fatalf("exit %d, want 0:\n%s", code, tail(lines))
+	}
 }
 
 // A stop while a restart is stopping the process cancels the restart,

@@ -304,6 +304,8 @@ func (s *supervisor) up(u *unit) bool {
 
 // phase is cinit's phase: stopping once the teardown has begun, starting
 // until every process has been ready (or ended) once, running from then on.
+// A process whose runs were never ready keeps cinit starting while it
+// runs, ends or waits for an automatic restart.
 func (s *supervisor) phase() string {
 	if s.tear.started {
 		return control.PhaseStopping
@@ -312,8 +314,13 @@ func (s *supervisor) phase() string {
 		return control.PhaseRunning
 	}
 	for _, u := range s.units {
-		if u.state == pending || u.state == running && !u.ready && u.needsReadiness() {
+		switch u.state {
+		case pending:
 			return control.PhaseStarting
+		case running, exiting, backoff:
+			if !u.ready && u.needsReadiness() {
+				return control.PhaseStarting
+			}
 		}
 	}
 	s.ctl.up = true
