@@ -413,6 +413,106 @@ func TestControlRestartedOneshotsStillEnd(t *testing.T) {
 	}
 }
 
+// startGated runs cinit with nothing reading its stdout until the
+// returned function is called: cinit's output, and so the end of its
+// processes' runs, waits there.
+func startGated(t *testing.T, dir string, env []string, args ...string) (*procRun, func()) {
+	t.Helper()
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &procRun{t: t, more: make(chan struct{}, 1), done: make(chan struct{}),
+		names: map[string][]string{}, next: map[string]int{}}
+	r.cmd = exec.Command(cinitBin, args...)
+	r.cmd.Dir = dir
+	r.cmd.Env = append(append(os.Environ(), "CINIT_TEST_HELPER=1", "CINIT_TEST_EXE="+os.Args[0], "GORACE=atexit_sleep_ms=0"), env...)
+	r.cmd.Stdout, r.cmd.Stderr = wr, &r.err
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	wr.Close()
+	var once sync.Once
+	read := func() { once.Do(func() { go r.read(rd) }) }
+	t.Cleanup(func() { read(); r.kill() })
+	return r, read
+}
+
+// pollStatus runs status --json until done says yes (hangLimit at most),
+// for a test that cannot read cinit's lines; not reachable yet is no.
+func pollStatus(t *testing.T, dir string, env []string, done func(control.Status) bool) control.Status {
+	t.Helper()
+	deadline := time.Now().Add(hangLimit)
+	for {
+		var st control.Status
+		r := ctl(t, dir, env, "status", "--json")
+		if r.code != 7 {
+			if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+				t.Fatalf("status --json: %v in %q (stderr %q)", err, r.stdout, r.stderr)
+			}
+			if done(st) {
+				return st
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status never came to pass: %+v (%s)", st, r.stderr)
+		}
+		time.Sleep(10 * time.Millisecond) // polling: there is no event to wait on from outside
+	}
+}
+
+// A restart that comes after a process ended by itself, while its last
+// lines still wait to be printed, does not hide the end: the exit came
+// first and its policy applies, here the teardown with web's code. While
+// the lines wait, status shows web exited, without a pid.
+func TestControlRestartAfterTheExit(t *testing.T) {
+	t.Parallel()
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("lines 20000")+"; exit 3\nother: "+helperLine("block")+"\n")
+	r, read := startGated(t, dir, env)
+	st := pollStatus(t, dir, env, func(st control.Status) bool { return st.Processes[0].LastExit != nil })
+	if p := st.Processes[0]; p.State != "exited" || p.Pid != 0 {
+		t.Errorf("web while its lines are printed: %s, pid %d; want exited, no pid", p.State, p.Pid)
+	}
+	// cinit answers at once (its loop never waits for the output), and
+	// web's end cannot have been handled: its lines wait for read.
+	ctl(t, dir, env, "restart", "--no-wait", "web").want(t, 0, "web exited")
+	read()
+	code, lines := r.wait()
+	if code != 3 || indexOf(lines, "cinit", "web exited, stopping all processes") < 0 || len(linesOf(lines, "web")) != 20000 {
+		t.Fatalf("exit %d with %d lines of web, want 3 after the teardown web's exit began:\n%s", code, len(linesOf(lines, "web")), tail(lines))
+	}
+}
+
+// The same for a stop: the exit came first, its restart policy applies,
+// and the stop then keeps the process stopped instead of restarted.
+func TestControlStopAfterTheExit(t *testing.T) {
+	t.Parallel()
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: "+helperLine("lines 20000")+"; exit 3\nother: "+helperLine("block")+"\n")
+	r, read := startGated(t, dir, env, "--restart", "web=always")
+	pollStatus(t, dir, env, func(st control.Status) bool { return st.Processes[0].LastExit != nil })
+	ctl(t, dir, env, "stop", "--no-wait", "web").want(t, 0, "web exited")
+	read()
+	r.waitLine("cinit", "web exited with code 3, restarting in 1s")
+	ctl(t, dir, env, "status", "web").want(t, 3, "stopped")
+	r.signal(syscall.SIGTERM)
+	if code, lines := r.wait(); code != 0 || len(linesOf(lines, "web")) != 20000 || lineCount(lines, "cinit", "web started") != 1 {
+		t.Fatalf("exit %d, %d lines of web; want 0, web started once and all its lines:\n%s", code, len(linesOf(lines, "web")), tail(lines))
+	}
+}
+
+// lineCount counts name's lines that contain substr.
+func lineCount(lines []string, name, substr string) int {
+	n := 0
+	for _, l := range linesOf(lines, name) {
+		if strings.Contains(l, substr) {
+			n++
+		}
+	}
+	return n
+}
+
 // A stop while a restart is stopping the process cancels the restart,
 // whose client exits 1 at once, and is a first stop: the grace period
 // runs on (here an hour, with SIGTERM ignored), and only a second stop

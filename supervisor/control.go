@@ -44,7 +44,18 @@ type ctlState struct {
 	stopAsked bool      // cinit stop asked this run to end: another stop kills it
 	restarts  int       // starts after the first, automatic and requested
 	nextStart time.Time // in backoff: when the automatic restart is due
+	late      request   // asked for while the run was ending by itself (see lateRequest)
 }
+
+// request is a restart or stop that waits for the end of a run to be
+// handled.
+type request int
+
+const (
+	noRequest request = iota
+	restartRequest
+	stopRequest
+)
 
 // ctlLoop is the control plane's part of the supervisor.
 type ctlLoop struct {
@@ -242,7 +253,7 @@ func (s *supervisor) describe(u *unit, now time.Time) control.Process {
 	if u.state == stopped || u.ctl.stopping && !u.ctl.again {
 		p.Want = "down"
 	}
-	if u.state == running || u.state == exiting {
+	if u.state == running || u.state == exiting && u.stopSig != 0 {
 		p.Pid, p.UptimeS = u.pid, now.Sub(u.started).Seconds()
 		p.Ready = u.runReady && u.state == running
 	}
@@ -275,6 +286,8 @@ func (s *supervisor) stateOf(u *unit) string {
 		switch {
 		case u.stopSig != 0:
 			return control.StateStopping
+		case u.state == exiting:
+			return control.StateExited // its output is being flushed, then its policy applies
 		case u.runReady:
 			return control.StateRunning
 		}
@@ -420,6 +433,9 @@ func (s *supervisor) restartUnit(u *unit) int {
 		return -1 // waiting for its dependencies; it starts when they are ready
 	case u.state == running && u.ctl.manual && !u.runReady && !u.ctl.stopping && s.restartWaiting(u):
 		return u.gen - 1 // a restart in progress: join it
+	case u.state == exiting && !u.ctl.stopping:
+		u.ctl.late = restartRequest
+		return u.gen
 	case u.state == running || u.state == exiting:
 		u.ctl.again = true
 		if !u.ctl.stopping {
@@ -505,6 +521,25 @@ func (s *supervisor) stoppedByRequest(u *unit) {
 	}
 }
 
+// lateRequest carries out a restart or stop that came after u's run had
+// ended by itself but before its end was handled (its output was still
+// being flushed). The end came first: its policy has applied, a teardown
+// included; then, unless a teardown began, a restart starts the unit and
+// a stop turns an automatic restart into stopped.
+func (s *supervisor) lateRequest(u *unit) {
+	req := u.ctl.late
+	u.ctl.late = noRequest
+	if req == noRequest || s.tear.started {
+		return
+	}
+	switch {
+	case req == stopRequest && u.state == backoff:
+		u.state, u.since = stopped, time.Now()
+	case req == restartRequest && (u.state == backoff || u.state == over || u.state == stopped):
+		s.startByRequest(u)
+	}
+}
+
 // ctlStop stops the selected units. A second stop of a unit that is
 // stopping kills it at once.
 func (s *supervisor) ctlStop(c *control.Call, units []*unit) {
@@ -526,6 +561,10 @@ func (s *supervisor) ctlStop(c *control.Call, units []*unit) {
 // only a second stop kills.
 func (s *supervisor) stopUnit(u *unit) {
 	u.ctl.again = false
+	if u.state == exiting && !u.ctl.stopping {
+		u.ctl.late = stopRequest
+		return
+	}
 	switch u.state {
 	case running, exiting:
 		if u.ctl.stopAsked && u.ctl.stopping && u.state == running {
@@ -652,7 +691,7 @@ func (s *supervisor) restartDone(u *unit, base int) (bool, *control.Error) {
 		return true, nil
 	}
 	if u.gen <= base {
-		if !u.ctl.again {
+		if !u.ctl.again && u.ctl.late != restartRequest {
 			return false, control.Errorf(control.Failed, "%s was stopped before it restarted", u.inst.Name)
 		}
 		return false, nil // the old run is still stopping

@@ -260,6 +260,7 @@ func (s *supervisor) onEnd(u *unit) {
 		u.state, u.failed = over, true
 		s.endWith(u, e.Code, u.inst.Name+" exited, stopping all processes")
 	}
+	s.lateRequest(u)
 }
 
 // reportExit prints how a process ended.
