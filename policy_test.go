@@ -288,6 +288,27 @@ func TestReadyTCPAndHTTP(t *testing.T) {
 	}
 }
 
+// A stop signal during a teardown that an exit started reaches every
+// group: web, stopping already, at once; db, which waits for web to stop,
+// with its stop signal when its turn comes.
+func TestStopSignalDuringExitTeardownReachesEveryGroup(t *testing.T) {
+	dir := writeProcfile(t, "db: trap 'echo db got TERM' TERM; trap 'echo db got INT; exit 0' INT; echo ready; while :; do sleep 0.1; done\n"+
+		"web: trap 'echo web got TERM' TERM; trap 'echo web got INT' INT; echo ready; until [ -e go ]; do sleep 0.1; done\n"+
+		"x: until [ -e boom ]; do sleep 0.05; done; exit 3\n")
+	r := startCinit(t, dir, nil, "--after", "web=db", "-t", "5s")
+	r.waitLine("db", "ready")
+	r.waitLine("web", "ready")
+	os.WriteFile(filepath.Join(dir, "boom"), nil, 0o644)
+	r.waitLine("web", "web got TERM")
+	r.signal(syscall.SIGINT)
+	r.waitLine("web", "web got INT")
+	os.WriteFile(filepath.Join(dir, "go"), nil, 0o644)
+	code, lines := r.wait()
+	if code != 3 || indexOf(lines, "db", "db got INT") < 0 || indexOf(lines, "cinit", "db exited with code 0") < 0 {
+		t.Fatalf("exit %d; want 3, db told INT and ending by it:\n%s", code, tail(lines))
+	}
+}
+
 func TestDependencyChainStopsInReverse(t *testing.T) {
 	dir := writeProcfile(t, "a: "+helperLine("trapterm")+"\nb: "+helperLine("trapterm")+"\nc: "+helperLine("trapterm")+"\n")
 	r := startCinit(t, dir, nil, "--after", "b=a,c=b")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -75,6 +76,27 @@ func TestGrandchildInGroupStopped(t *testing.T) {
 	}
 	if pid := readPid(t, filepath.Join(dir, "gc.pid")); proctest.Alive(pid) {
 		t.Errorf("grandchild %d survived", pid)
+	}
+}
+
+// A group member that ignores the stop signal and outlives its leader is
+// killed with its batch when the grace period ends, not after a second
+// one: a's member and b, which ignores TERM, get SIGKILL together.
+func TestGroupMemberKilledWithItsBatch(t *testing.T) {
+	dir := writeProcfile(t, "a: (trap '' TERM; exec sleep 1000) & echo $! > gc.pid; trap 'exit 0' TERM; echo ready; while :; do sleep 0.1; done\n"+
+		"b: "+helperLine("ignoreterm")+"\n")
+	r := startCinit(t, dir, nil, "-t", "1s")
+	r.waitAll("a", "ready")
+	r.waitAll("b", "ready")
+	r.signal(syscall.SIGTERM)
+	code, lines := r.wait()
+	kills := linesOf(lines, "cinit")
+	kills = slices.DeleteFunc(kills, func(l string) bool { return !strings.HasPrefix(l, "sending SIGKILL") })
+	if code != 137 || !slices.Equal(kills, []string{"sending SIGKILL to 2 processes"}) {
+		t.Fatalf("exit %d, kills %q; want 137 and one SIGKILL for a's member and b:\n%s", code, kills, tail(lines))
+	}
+	if pid := readPid(t, filepath.Join(dir, "gc.pid")); proctest.Alive(pid) {
+		t.Errorf("a's member %d survived", pid)
 	}
 }
 

@@ -26,6 +26,7 @@ type teardown struct {
 	ended   bool           // every process had ended by itself: only leftovers are stopped
 	orphans map[int]bool   // orphans already sent the stop signal
 	swept   bool           // the final sweep of orphans has run
+	also    syscall.Signal // a stop signal received during a teardown an exit started: every group gets it too
 }
 
 // exitCode returns cinit's exit status (README, "Stopping and exit
@@ -107,6 +108,9 @@ func (s *supervisor) stopEligible() {
 	for i, u := range batch {
 		u.stopSig = s.stopSignalOf(u)
 		signalGroup(u.pid, u.stopSig)
+		if also := s.tear.also; also != 0 && also != u.stopSig {
+			signalGroup(u.pid, also)
+		}
 		gens[i] = u.gen
 	}
 	s.after(s.cfg.Grace, func() { s.killBatch(batch, gens) })
@@ -142,12 +146,29 @@ func signalGroup(pgid int, sig syscall.Signal) bool {
 }
 
 // killBatch sends SIGKILL to the units of a batch still running when its
-// grace period ends.
+// grace period ends, and to what is left of the groups of those that have
+// ended: members that ignored the stop signal and outlived their leader
+// are the unit's as much as the leader was, and share its grace period
+// (left to the final sweep, they got a second one).
 func (s *supervisor) killBatch(batch []*unit, gens []int) {
 	n := 0
+	left := map[int]bool{} // the groups of the batch's ended units
 	for i, u := range batch {
-		if u.gen == gens[i] && (u.state == running || u.state == exiting) && unix.Kill(-u.pid, syscall.SIGKILL) == nil {
-			n++
+		switch {
+		case u.gen != gens[i]:
+		case u.state == running || u.state == exiting:
+			if unix.Kill(-u.pid, syscall.SIGKILL) == nil {
+				n++
+			}
+		default:
+			left[u.pid] = true
+		}
+	}
+	if len(left) > 0 && (!s.cfg.Init || s.ownProc) {
+		for _, p := range findOrphans(s.notOrphans(), s.cfg.Init) {
+			if left[p.Pgid] && s.sigkillOrphan(p.Pid) {
+				n++
+			}
 		}
 	}
 	s.noteKilled(n)
@@ -188,6 +209,9 @@ func (s *supervisor) signalOrphans(found []int) {
 	}
 	for _, pid := range fresh {
 		unix.Kill(pid, s.tear.sig)
+		if also := s.tear.also; also != 0 && also != s.tear.sig {
+			unix.Kill(pid, also)
+		}
 		unix.Kill(pid, syscall.SIGCONT)
 	}
 	if len(fresh) > 0 {
@@ -350,11 +374,20 @@ func (s *supervisor) onSignal(sig syscall.Signal) {
 			s.beginTeardown(sig, signals.Name(sig)+" received, stopping all processes", nil)
 			return
 		}
-		// A teardown that an exit started: pass the signal on to what
-		// was already told to stop; the grace period runs on.
+		// A teardown that an exit started: pass the signal on to every
+		// group, those told to stop already now, the others (waiting for
+		// their dependents to stop) with their stop signal; the grace
+		// period runs on.
+		s.tear.also = sig
 		for _, u := range s.units {
 			if u.state == running && u.stopSig != 0 {
 				signalGroup(u.pid, sig)
+			}
+		}
+		for _, pid := range s.orphans() { // alive: a pid of the map may be reused
+			if s.tear.orphans[pid] {
+				unix.Kill(pid, sig)
+				unix.Kill(pid, syscall.SIGCONT)
 			}
 		}
 	case signals.Kill:
