@@ -29,6 +29,13 @@ type attachClient struct {
 // terminal.
 func attachOn(t *testing.T, dir string, env []string, rows, cols uint16, args ...string) *attachClient {
 	t.Helper()
+	return attachWithOut(t, dir, env, rows, cols, nil, args...)
+}
+
+// attachWithOut is attachOn with the client's stdout on out, when it is
+// not nil, instead of the terminal.
+func attachWithOut(t *testing.T, dir string, env []string, rows, cols uint16, out *os.File, args ...string) *attachClient {
+	t.Helper()
 	s, slave := newScreen(t, rows, cols)
 	a := &attachClient{screen: s, codes: make(chan int, 1)}
 	keep, err := unix.Dup(int(slave.Fd()))
@@ -39,6 +46,9 @@ func attachOn(t *testing.T, dir string, env []string, rows, cols uint16, args ..
 	t.Cleanup(func() { a.slave.Close() })
 	cmd := ctlCommand(t, dir, env, append([]string{"attach"}, args...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	if out != nil {
+		cmd.Stdout = out
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -130,6 +140,27 @@ func TestAttachCtrlCAndLiteralDetachKey(t *testing.T) {
 	if code != 0 || indexOf(lines, "cinit", "SIGINT received, stopping all processes") >= 0 {
 		t.Fatalf("cinit exited %d:\n%s", code, tail(lines))
 	}
+}
+
+// A client whose stdout is a pipe that was closed (cinit attach web |
+// head, head gone) ends as a pipeline's writer does, 141, and leaves its
+// terminal as it found it.
+func TestAttachClosedStdout(t *testing.T) {
+	r, dir, env := startTTY(t, "web: sh -c 'echo up; exec sleep 1000'\n", "--tty", "web")
+	r.waitLine("web", "up")
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd.Close()
+	a := attachWithOut(t, dir, env, 24, 80, wr, "web") // the replay of "up" meets the closed pipe
+	wr.Close()
+	if code := a.exit(t); code != 141 {
+		t.Errorf("attach exited %d, want 141", code)
+	}
+	a.cooked(t)
+	r.signal(syscall.SIGTERM)
+	r.wait()
 }
 
 // The window size reaches the program at attach and on every resize of

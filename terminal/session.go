@@ -36,6 +36,7 @@ type Session struct {
 
 	queue    chan []byte // messages for cinit, written by writeQueue
 	dropping bool        // typed keys are being dropped; the notice was shown
+	outErr   error       // why writing to Out failed; set before ended is closed
 }
 
 // Bounds of the queue to cinit.
@@ -45,11 +46,13 @@ const (
 )
 
 // Run runs the session and returns the client's exit status: 0 when it
-// detached or the process ended, 128+N when signal N ended it.
+// detached or the process ended, 128+N when signal N ended it, 141 (as
+// for SIGPIPE) when Out was closed. SIGPIPE is subscribed so that a write
+// to a closed Out fails instead of killing the client in raw mode.
 func (s *Session) Run() int {
 	tty := IsTerminal(int(s.In.Fd()))
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGWINCH, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT)
+	signal.Notify(sigs, syscall.SIGWINCH, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGPIPE)
 	defer signal.Stop(sigs)
 	s.queue = make(chan []byte, queuedMessages)
 	flushed := make(chan struct{})
@@ -62,7 +65,7 @@ func (s *Session) Run() int {
 		s.sendSize()
 	}
 	ended := make(chan struct{})
-	go func() { io.Copy(s.Out, s.Conn); close(ended) }()
+	go func() { s.copyOut(); close(ended) }()
 	keys, done := make(chan []byte), make(chan struct{})
 	defer close(done)
 	go s.readKeys(keys, done)
@@ -73,6 +76,24 @@ func (s *Session) Run() int {
 	case <-time.After(flushGrace):
 	}
 	return code
+}
+
+// copyOut copies the terminal's output from Conn to Out until either
+// ends, noting a failed write to Out.
+func (s *Session) copyOut() {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := s.Conn.Read(buf)
+		if n > 0 {
+			if _, werr := s.Out.Write(buf[:n]); werr != nil {
+				s.outErr = werr
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // writeQueue writes the queued messages to Conn, in order, and closes
@@ -100,11 +121,17 @@ func (s *Session) loop(tty bool, keys <-chan []byte, ended <-chan struct{}, sigs
 	for {
 		select {
 		case <-ended:
+			if s.outErr != nil {
+				return 128 + int(syscall.SIGPIPE)
+			}
 			return 0
 		case sig := <-sigs:
-			if sig == syscall.SIGWINCH {
+			switch sig {
+			case syscall.SIGWINCH:
 				s.sendSize()
 				continue
+			case syscall.SIGPIPE:
+				continue // the write that raised it fails, and ends the copy
 			}
 			return 128 + int(sig.(syscall.Signal))
 		case <-tap:
