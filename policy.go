@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/cinit/cinit/procfile"
 	"github.com/cinit/cinit/signals"
 	"github.com/cinit/cinit/supervisor"
+	"github.com/cinit/cinit/terminal"
 )
 
 // policyFlags are the raw values of the process policy flags (README,
@@ -245,10 +247,18 @@ func (b *policyBuilder) readies(f policyFlags) error {
 	})
 }
 
-// terminals applies --interactive: one process type, running one
-// instance (two cannot share one terminal's foreground), and not one that
-// has a terminal of its own (--tty).
+// ptySupported says whether this build opens pseudo-terminals for --tty
+// (Linux only: terminal.Open); tests turn it off.
+var ptySupported = terminal.Supported
+
+// terminals refuses --tty where cinit opens no pseudo-terminal, and
+// applies --interactive: one process type, running one instance (two
+// cannot share one terminal's foreground), and not one that has a
+// terminal of its own (--tty).
 func (b *policyBuilder) terminals(f policyFlags) error {
+	if len(splitNames(f.tty)) > 0 && !ptySupported {
+		return usagef("flag --tty: cinit opens pseudo-terminals on Linux only, not on %s (cinit attach needs one)", runtime.GOOS)
+	}
 	name := strings.TrimSpace(f.interactive)
 	if name == "" {
 		return nil

@@ -451,3 +451,21 @@ func TestAfterDuplicateDependency(t *testing.T) {
 		t.Fatalf("after: %v, %v; want worker+clock", policies["web"].After, err)
 	}
 }
+
+// Where cinit opens no pseudo-terminal, --tty is a usage error naming the
+// flag, before anything starts, rather than each start failing.
+func TestTTYRefusedWithoutPseudoTerminals(t *testing.T) {
+	instances, err := procfile.Instances(fuzzEntries, procfile.Formation{Default: 1}, 5000, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(old bool) { ptySupported = old }(ptySupported)
+	ptySupported = false
+	_, err = buildPolicies(policyFlags{tty: []string{"web"}}, fuzzEntries, instances)
+	if _, ok := err.(usageError); !ok || !strings.Contains(err.Error(), "--tty") {
+		t.Errorf("--tty without pseudo-terminals: %v, want a usage error naming the flag", err)
+	}
+	if _, err := buildPolicies(policyFlags{interactive: "web"}, fuzzEntries, instances); err != nil {
+		t.Errorf("--interactive needs no pseudo-terminal: %v", err)
+	}
+}

@@ -211,6 +211,22 @@ func TestListenLockAndStaleSocket(t *testing.T) {
 	l.Close()
 }
 
+// A path longer than sun_path holds is refused by name, before bind
+// fails with a bare "invalid argument".
+func TestListenPathTooLong(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, strings.Repeat("s", maxPath-len(dir)))
+	if _, err := Listen(p); err == nil || !strings.Contains(err.Error(), "longer than") {
+		t.Errorf("Listen of a %d-byte path: %v, want a refusal naming the limit", len(p), err)
+	}
+	p = p[:maxPath]
+	l, err := Listen(p)
+	if err != nil {
+		t.Fatalf("Listen of a %d-byte path: %v", len(p), err)
+	}
+	l.Close()
+}
+
 // Only a socket is replaced and only cinit's lock file written: a path
 // that names a file of the user's is refused, and the file is kept.
 func TestListenKeepsOtherFiles(t *testing.T) {

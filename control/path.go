@@ -7,15 +7,17 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 )
 
-// maxPath is the longest socket path a sockaddr_un holds (108 bytes with
-// the terminating NUL).
-const maxPath = 107
+// maxPath is the longest socket path a sockaddr_un holds, its terminating
+// NUL left out: sun_path is 108 bytes on Linux and 104 on macOS and the
+// BSDs (their <sys/un.h>), where Go's bind refuses a 104-byte name.
+var maxPath = map[bool]int{true: 107, false: 103}[runtime.GOOS == "linux"]
 
 // Env is what the path rules read from the environment; tests pass their
 // own.

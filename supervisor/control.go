@@ -190,8 +190,11 @@ func globMatch(pattern, name string) bool {
 // audit logs an accepted mutating request under cinit's name. A request
 // for one process is about it, so that cinit logs NAME shows it.
 func (s *supervisor) audit(c *control.Call, what string, units []*unit) {
-	e := output.Event{Kind: "request", Pid: c.Peer.Pid,
-		Text: fmt.Sprintf("%s requested by pid %d (uid %d)", what, c.Peer.Pid, c.Peer.Uid)}
+	who := fmt.Sprintf("pid %d (uid %d)", c.Peer.Pid, c.Peer.Uid)
+	if c.Peer.Pid == 0 { // the system does not tell (FreeBSD)
+		who = fmt.Sprintf("uid %d", c.Peer.Uid)
+	}
+	e := output.Event{Kind: "request", Pid: c.Peer.Pid, Text: what + " requested by " + who}
 	if len(units) == 1 {
 		e.Process = units[0].inst.Name
 	}

@@ -12,6 +12,9 @@ const (
 	ioctlSetTermios = unix.TCSETS
 )
 
+// Supported says that [Open] works here.
+const Supported = true
+
 // Open opens a new pty pair of the given size (see [SetSize] for zeros).
 // The slave is opened through the master (TIOCGPTPEER, Linux 4.13), which
 // works whatever /dev/pts is mounted where, with /dev/pts/N as the

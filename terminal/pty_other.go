@@ -13,6 +13,10 @@ const (
 	ioctlSetTermios = unix.TIOCSETA
 )
 
+// Supported says that [Open] does not work here: it returns
+// [ErrUnsupported].
+const Supported = false
+
 // Open returns [ErrUnsupported]: cinit opens pseudo-terminals on Linux
 // only.
 func Open(size Size) (*PTY, error) {
