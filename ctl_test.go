@@ -513,6 +513,31 @@ func lineCount(lines []string, name, substr string) int {
 	return n
 }
 
+// A restart whose client was killed while it waited is over too: the
+// next restart starts a run of its own instead of joining it.
+func TestControlRestartAfterAKilledClient(t *testing.T) {
+	t.Parallel()
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "web: rm -f ready; if [ -e ok ]; then touch ready; fi; exec sleep 1000\n")
+	ok := filepath.Join(dir, "ok")
+	os.WriteFile(ok, nil, 0o644)
+	r := startCinit(t, dir, env, "--ready", "web=file:ready")
+	r.waitLine("cinit", "web is ready")
+	os.Remove(ok)
+	first := startCtl(t, dir, env, "restart", "web")
+	r.waitLine("cinit", "web started with pid")
+	second := runPid(r, "web")
+	first.cmd.Process.Kill()
+	first.cmd.Wait()
+	os.WriteFile(ok, nil, 0o644)
+	ctl(t, dir, env, "restart", "web").want(t, 0, "web running")
+	if pid := runPid(r, "web"); pid == second {
+		t.Fatalf("the restart joined the run (pid %d) of a killed client's", pid)
+	}
+	r.signal(syscall.SIGTERM)
+	r.wait()
+}
+
 // A stop while a restart is stopping the process cancels the restart,
 // whose client exits 1 at once, and is a first stop: the grace period
 // runs on (here an hour, with SIGTERM ignored), and only a second stop

@@ -432,6 +432,55 @@ func TestServerBusy(t *testing.T) {
 	waitServed(t, s)
 }
 
+// Clients that hang up while their calls wait (killed cinit restart
+// clients) give their slots back at once, and their calls are marked
+// gone; one that only shuts down its writing, as socat does after the
+// request line, still gets its answer.
+func TestServerClientHangsUp(t *testing.T) {
+	block := make(chan struct{})
+	defer close(block)
+	calls := make(chan *Call, MaxConns+1)
+	l, err := Listen(filepath.Join(t.TempDir(), "s.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(l)
+	s.Serve(map[string]Handler{
+		"status": func(c *Call) { c.Reply(Probe{OK: true}) },
+		"hold": func(c *Call) {
+			calls <- c
+			go func() { <-block; c.Reply(nil) }()
+		},
+	})
+	t.Cleanup(s.Close)
+	half, err := net.Dial("unix", s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer half.Close()
+	half.Write([]byte(`{"v":1,"cmd":"hold"}` + "\n"))
+	half.(*net.UnixConn).CloseWrite()
+	halfCall := <-calls
+	for range MaxConns - 1 {
+		c, err := Dial(s.Path(), time.Now().Add(hangLimit))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.conn.Write([]byte(`{"v":1,"cmd":"hold"}` + "\n"))
+		<-calls
+		c.Close()
+	}
+	waitServed(t, s) // every slot was taken: only the hang-ups can free one
+	if halfCall.Gone() {
+		t.Errorf("a client that shut down its writing counts as gone")
+	}
+	halfCall.Reply(Probe{OK: true})
+	half.SetReadDeadline(time.Now().Add(hangLimit))
+	if line, err := bufio.NewReader(half).ReadString('\n'); err != nil || !strings.Contains(line, `"ok":true`) {
+		t.Errorf("the half-closed client's answer: %q, %v", line, err)
+	}
+}
+
 // waitServed retries status until a connection slot is free again: the
 // server counts a connection out only once its goroutine has finished.
 func waitServed(t *testing.T, s *Server) {

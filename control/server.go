@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Deadlines of a connection.
@@ -44,6 +46,30 @@ type Call struct {
 
 	answered atomic.Bool
 	answer   chan answer // capacity 1: answering never blocks
+	gone     atomic.Bool // the client hung up before the answer
+	conn     *net.UnixConn
+}
+
+// Gone reports whether the client hung up before the call was answered:
+// the answer, when it comes, goes nowhere. A restart that waits for
+// readiness goes on; only its client is gone. It looks at the connection
+// itself too, so that a client that has just exited counts at once.
+func (c *Call) Gone() bool {
+	if c.gone.Load() {
+		return true
+	}
+	if c.conn == nil {
+		return false
+	}
+	raw, err := c.conn.SyscallConn()
+	if err != nil {
+		return true
+	}
+	end := false
+	if raw.Control(func(fd uintptr) { end = closedByPeer(int(fd)) }) != nil {
+		return true
+	}
+	return end
 }
 
 // answer is a reply line and, for a stream, what follows it.
@@ -227,16 +253,77 @@ func (s *Server) serve(c *net.UnixConn) {
 	}
 	s.mark(c)
 	call := NewCall(req, peer)
+	call.conn = c
 	s.commands[req.Cmd](call)
-	a := <-call.answer
+	a := s.await(c, call)
 	c.SetWriteDeadline(time.Now().Add(replyDeadline))
 	if _, err := c.Write(a.line); err != nil || a.stream == nil {
 		c.Close()
+		if a.stream != nil {
+			a.stream(&Conn{c: c, r: r, closing: s.closing, gone: make(chan struct{})}) // it ends at once, and lets go of what it holds
+		}
 		return
 	}
 	c.SetWriteDeadline(time.Time{})
 	a.stream(&Conn{c: c, r: r, closing: s.closing, gone: make(chan struct{})})
 	c.Close()
+}
+
+// await waits for call's answer. A client that hangs up meanwhile (a
+// killed cinit restart, say) does not keep its connection: the call is
+// marked gone, the connection closed and its slot among the MaxConns
+// freed, and the answer, when it comes, fails to be written.
+func (s *Server) await(c *net.UnixConn, call *Call) answer {
+	select {
+	case a := <-call.answer:
+		return a
+	default:
+	}
+	hup, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		if hungUp(c) {
+			close(hup)
+		}
+	}()
+	select {
+	case a := <-call.answer:
+		c.SetReadDeadline(time.Now()) // ends the watch
+		<-watched
+		c.SetReadDeadline(time.Time{})
+		return a
+	case <-hup:
+		call.gone.Store(true)
+		c.Close()
+		s.drop(c)
+		return <-call.answer
+	}
+}
+
+// hungUp waits until the client of c has closed its end, without taking
+// any input, and reports whether it has: poll's POLLHUP, which Linux sets
+// once both directions are shut. A client that only shut down its
+// writing (socat after the request line) still waits for the answer and
+// is not gone. A read deadline ends the wait (false).
+func hungUp(c *net.UnixConn) bool {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	end := false
+	raw.Read(func(fd uintptr) bool {
+		end = closedByPeer(int(fd))
+		return end // else nothing, input or a half close: wait for the next change
+	})
+	return end
+}
+
+// closedByPeer reports, without waiting, whether the peer of socket fd has
+// closed its end.
+func closedByPeer(fd int) bool {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n > 0 && fds[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0
 }
 
 // readRequest reads and decodes the request line within RequestDeadline.

@@ -453,11 +453,11 @@ func (s *supervisor) restartUnit(u *unit) int {
 }
 
 // restartWaiting reports whether a parked restart waits for u's run to be
-// ready. A restart whose client has gone or given up is over: the next
-// one stops that run and starts another.
+// ready. A restart whose client has gone (hung up, or given up at its
+// timeout) is over: the next one stops that run and starts another.
 func (s *supervisor) restartWaiting(u *unit) bool {
 	for _, w := range s.ctl.waits {
-		if w.restart && !w.done && slices.Contains(w.units, u) {
+		if w.restart && !w.done && !w.call.Gone() && slices.Contains(w.units, u) {
 			return true
 		}
 	}
