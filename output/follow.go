@@ -326,20 +326,24 @@ func (r *ring) shrink() {
 // returns; the caller holds mu.
 func (r *ring) tailStart(n int) uint64 {
 	n = min(n, ringLines)
-	lines, size := 0, 0
-	i := r.count - 1
-	for ; i >= 0 && lines < n; i-- {
+	lines, size, first := 0, 0, r.lines
+	for i := r.count - 1; i >= 0 && lines < n; i-- {
 		c := r.at(i)
 		if size+c.n > ringBytes {
+			// Only the end of c fits: a chunk over ringBytes, kept whole
+			// while a follower was attached.
+			skip, _ := c.fit(r.bytesOf(c), ringBytes-size)
+			if skip < c.lines {
+				lines += c.lines - skip
+				first = c.first + uint64(skip)
+			}
 			break
 		}
 		size += c.n
 		lines += c.lines
+		first = c.first
 	}
-	if lines == 0 {
-		return r.lines
-	}
-	return r.at(i+1).first + uint64(max(lines-n, 0))
+	return first + uint64(max(lines-n, 0))
 }
 
 // collect returns copies of the lines from number at on, at most

@@ -207,11 +207,7 @@ func (r *ring) add(c chunk) {
 // left fits in ringBytes. Their numbers stay used, so that a follower
 // learns that it lost them.
 func (c chunk) cut(b []byte) (chunk, []byte) {
-	pos, skipped := 0, 0
-	for len(b)-pos > ringBytes {
-		_, pos = c.next(b, pos)
-		skipped++
-	}
+	skipped, pos := c.fit(b, ringBytes)
 	c.lines -= skipped
 	if c.split >= 0 {
 		c.split -= pos // below 0 once pos is past split: only pieces are left
@@ -219,6 +215,17 @@ func (c chunk) cut(b []byte) (chunk, []byte) {
 	}
 	c.first += uint64(skipped)
 	return c, b[pos:]
+}
+
+// fit returns how many of the first lines of c, whose bytes are b, must
+// be left out for the rest to take at most room bytes, and where the rest
+// starts in b.
+func (c *chunk) fit(b []byte, room int) (skip, pos int) {
+	for len(b)-pos > room && skip < c.lines {
+		_, pos = c.next(b, pos)
+		skip++
+	}
+	return skip, pos
 }
 
 // space returns a block with room for n more bytes: the current block,

@@ -281,6 +281,17 @@ func TestFollowGetsChunkOverRingBytes(t *testing.T) {
 		}
 		lines += len(recs)
 	}
+	// Tail shows what of that chunk fits in 1 MiB: its last lines (it
+	// used to show nothing at all).
+	for _, n := range []int{100, ringLines} {
+		recs := w.Tail(n)
+		if len(recs) != 100 || string(recs[0].Line[:2]) != "0s" || string(recs[99].Line[:3]) != "99s" {
+			t.Errorf("Tail(%d) has %d lines, want the 100 short ones", n, len(recs))
+		}
+	}
+	if recs := w.Tail(10); len(recs) != 10 || string(recs[0].Line[:3]) != "90s" {
+		t.Errorf("Tail(10) has %d lines, want the last 10", len(recs))
+	}
 }
 
 // TestRingLongLineKeepsOlder records 900 short lines and then one line of
