@@ -538,6 +538,30 @@ func TestControlRestartAfterAKilledClient(t *testing.T) {
 	r.wait()
 }
 
+// A restart of a process that waits for its dependencies waits for its
+// run too, within --timeout: it used to exit 0 at once, nothing started.
+// So does one of a stopped process whose dependency is not ready.
+func TestControlRestartWaitsForDependencies(t *testing.T) {
+	t.Parallel()
+	env := ctlEnv(t)
+	dir := writeProcfile(t, "db: "+helperLine("block")+"\napi: "+helperLine("block")+"\n")
+	dbReady := filepath.Join(dir, "db-ready")
+	r := startCinit(t, dir, env, "--ready", "db=file:"+dbReady, "--after", "api=db")
+	r.waitLine("cinit", "db started")
+	ctl(t, dir, env, "restart", "--timeout", "300ms", "api").want(t, 1, "not ready within 300ms")
+	ctl(t, dir, env, "stop", "api").want(t, 0, "api stopped")
+	ctl(t, dir, env, "restart", "--timeout", "300ms", "api").want(t, 1, "not ready within 300ms")
+	r.waitLine("cinit", "restart api requested") // the two above
+	r.waitLine("cinit", "restart api requested")
+	restart := startCtl(t, dir, env, "restart", "api")
+	r.waitLine("cinit", "restart api requested") // this one waits for db now
+	os.WriteFile(dbReady, nil, 0o644)
+	restart.wait(t).want(t, 0, "api running")
+	r.waitLine("cinit", "api started")
+	r.signal(syscall.SIGTERM)
+	r.wait()
+}
+
 // A stop while a restart is stopping the process cancels the restart,
 // whose client exits 1 at once, and is a first stop: the grace period
 // runs on (here an hour, with SIGTERM ignored), and only a second stop

@@ -69,7 +69,7 @@ type ctlLoop struct {
 type wait struct {
 	call    *control.Call
 	units   []*unit
-	base    []int // each unit's gen before the run a restart waits for (-1: none), or of the run a stop ends
+	base    []int // each unit's gen before the run a restart waits for, or of the run a stop ends
 	restart bool
 	done    bool
 }
@@ -427,13 +427,14 @@ func (s *supervisor) ctlRestart(c *control.Call, units []*unit) {
 }
 
 // restartUnit restarts one unit and returns the generation after which
-// the run to wait for comes (-1: nothing to wait for). Requests for a
-// unit already restarting join it.
+// the run to wait for comes; a unit waiting for its dependencies starts
+// when they are ready, and the restart waits for that run. Requests for
+// a unit already restarting join it.
 func (s *supervisor) restartUnit(u *unit) int {
 	u.restarts, u.delay, u.failed = nil, 0, false
 	switch {
 	case u.state == pending:
-		return -1 // waiting for its dependencies; it starts when they are ready
+		return u.gen // waiting for its dependencies; it starts when they are ready
 	case u.state == running && u.ctl.manual && !u.runReady && !u.ctl.stopping && s.restartWaiting(u):
 		return u.gen - 1 // a restart in progress: join it
 	case u.state == exiting && !u.ctl.stopping:
@@ -447,7 +448,7 @@ func (s *supervisor) restartUnit(u *unit) int {
 		return u.gen
 	}
 	if !s.startByRequest(u) {
-		return -1
+		return u.gen // waiting for its dependencies now
 	}
 	return u.gen - 1
 }
@@ -690,14 +691,14 @@ func (s *supervisor) stopDone(u *unit, base int) bool {
 // restartDone reports whether the run a restart waits for is ready, or
 // why it failed.
 func (s *supervisor) restartDone(u *unit, base int) (bool, *control.Error) {
-	if base < 0 || u.state == pending {
-		return true, nil
-	}
 	if u.gen <= base {
-		if !u.ctl.again && u.ctl.late != restartRequest {
-			return false, control.Errorf(control.Failed, "%s was stopped before it restarted", u.inst.Name)
+		switch {
+		case u.state == pending, u.ctl.again, u.ctl.late == restartRequest:
+			return false, nil // waiting for its dependencies, or for the old run to stop
+		case u.state == over:
+			return false, control.Errorf(control.Failed, "%s will not start: a process it starts after failed", u.inst.Name)
 		}
-		return false, nil // the old run is still stopping
+		return false, control.Errorf(control.Failed, "%s was stopped before it restarted", u.inst.Name)
 	}
 	if u.ctl.notReady {
 		return false, control.Errorf(control.Failed, "%s was not ready within %v", u.inst.Name, s.cfg.ReadyTimeout)
