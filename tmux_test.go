@@ -150,10 +150,22 @@ func TestTmuxResizeInterruptAndKeys(t *testing.T) {
 // reads the keys typed, another process prints prefixed lines beside it,
 // and ^C reaches the shell only.
 func TestTmuxInteractive(t *testing.T) {
+	testTmuxInteractive(t, "")
+}
+
+// The same on a terminal set to stty tostop, where a background write
+// raises SIGTTOU: cinit, in the background while sh holds the terminal,
+// still prints the others' lines (it spun, or stopped everything with
+// 141, on its first write).
+func TestTmuxInteractiveTostop(t *testing.T) {
+	testTmuxInteractive(t, "stty tostop && ")
+}
+
+func testTmuxInteractive(t *testing.T, setup string) {
 	dir := writeProcfile(t, `sh: sh -c 'trap "echo INT" INT; echo iready; while :; do read l || continue; [ "$l" = quit ] && exit 0; echo "got:$l"; done'
 other: sh -c 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.2; done'
 `)
-	p := newPane(t, 100, 30, fmt.Sprintf("cd %q && env CINIT_TEST_HELPER=1 CINIT_SOCKET=none %q --interactive sh --no-timestamps --no-color", dir, cinitBin))
+	p := newPane(t, 100, 30, fmt.Sprintf("%scd %q && env CINIT_TEST_HELPER=1 CINIT_SOCKET=none %q --interactive sh --no-timestamps --no-color", setup, dir, cinitBin))
 	p.waitFor("iready")
 	p.waitFor("other | tick 2")
 	p.keys("hello", "Enter")
@@ -167,4 +179,16 @@ other: sh -c 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.2; done'
 	if s := p.screen(); strings.Contains(s, "| got:hello") || strings.Contains(s, "SIGINT received") {
 		t.Errorf("the shell's output went through cinit, or ^C reached cinit:\n%s", s)
 	}
+}
+
+// cinit -v -- CMD on a terminal set to stty tostop: cinit's own lines,
+// written from the background while CMD holds the terminal, are printed,
+// and CMD's status is cinit's.
+func TestTmuxSingleTostop(t *testing.T) {
+	p := newPane(t, 100, 30, fmt.Sprintf(`stty tostop && %q -v -- sh -c 'echo sready; read l; echo "got:$l"; exit 4'`, cinitBin))
+	p.waitFor("sready")
+	p.keys("x", "Enter")
+	p.waitFor("got:x")
+	p.waitFor("sh exited with code 4")
+	p.waitFor("EXIT=4")
 }

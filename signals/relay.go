@@ -103,6 +103,30 @@ func (c Channels) TakeForeground(fd int) {
 	signal.Notify(c.ttou, syscall.SIGTTOU)
 }
 
+// Background tells that a child's group holds cinit's terminal's
+// foreground now: until TakeForeground, cinit ignores SIGTTOU. Merely
+// handled, the signal would not stop cinit, but with `stty tostop` every
+// write of cinit to the terminal from the background raises it and is
+// restarted, so cinit would spin and print nothing (tini ignores SIGTTOU
+// all along). A child forked meanwhile is forked within ForkWith.
+func (c Channels) Background() {
+	<-c.Ready
+	signal.Ignore(syscall.SIGTTOU)
+}
+
+// ForkWith runs fork with SIGTTOU subscribed again when bg (after
+// Background), so that the child starts with its default action: exec
+// resets a handled signal, not an ignored one. It is ignored again after.
+func (c Channels) ForkWith(bg bool, fork func()) {
+	if !bg {
+		fork()
+		return
+	}
+	signal.Notify(c.ttou, syscall.SIGTTOU)
+	fork()
+	signal.Ignore(syscall.SIGTTOU)
+}
+
 // subscribed lists the kinds Subscribe subscribes to in a mode.
 func subscribed(single bool) []syscall.Signal {
 	if single {

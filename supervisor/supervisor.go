@@ -150,6 +150,7 @@ type supervisor struct {
 	launch     *launcher          // how a line starts, and the programs found
 	broken     <-chan struct{}    // the output's Broken channel; nil once handled
 	childless  bool               // no child is left: set by the last reaped exit, cleared by a start
+	bg         bool               // an --interactive child holds the terminal's foreground: SIGTTOU is ignored
 	stops      int                // stop signals received since cinit started
 	tear       teardown
 	strays     *reaper.Strays                // without a subreaper: what is left outside cinit's tree; else nil

@@ -86,6 +86,10 @@ func (s *supervisor) startedIO(u *unit, io stdio, reads []*os.File, err error) [
 		return []*os.File{io.pty.Master}
 	case io.own:
 		u.fg = io.fg && err == nil
+		if u.fg {
+			s.sigs.Background()
+			s.bg = true
+		}
 	}
 	return reads
 }
@@ -102,7 +106,7 @@ func streamOf(io stdio, i int) output.Stream {
 // gives the terminal's foreground back to cinit's group.
 func (s *supervisor) exitedTerminal(u *unit) {
 	if u.fg {
-		u.fg = false
+		u.fg, s.bg = false, false
 		s.sigs.TakeForeground(syscall.Stdin)
 	}
 }

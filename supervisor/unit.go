@@ -134,11 +134,15 @@ func (s *supervisor) fork(path string, argv, env []string, io stdio) ([]*os.File
 	}
 	files, sys := s.childFiles(io, out)
 	<-s.sigs.Ready
-	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
-		Dir:   s.cfg.Dir,
-		Env:   env,
-		Files: files,
-		Sys:   sys,
+	var pid int
+	var err error
+	s.sigs.ForkWith(s.bg, func() {
+		pid, err = syscall.ForkExec(path, argv, &syscall.ProcAttr{
+			Dir:   s.cfg.Dir,
+			Env:   env,
+			Files: files,
+			Sys:   sys,
+		})
 	})
 	closeAll(writes)
 	if err != nil {
