@@ -660,12 +660,19 @@ func TestControlKill(t *testing.T) {
 	ctl(t, dir, env, "kill", "-s", "NOPE", "web").want(t, 2, "NOPE")
 	ctl(t, dir, env, "kill", "web", "nope").want(t, 4, "nope")
 	ctl(t, dir, env, "kill").want(t, 2, "name a process")
+	// A kill that reaches nothing fails and is not logged as done.
+	ctl(t, dir, env, "stop", "web").want(t, 0, "web stopped")
+	ctl(t, dir, env, "kill", "-s", "USR1", "web").want(t, 1, "no selected process is running")
 	// A TERM to a process that is not can-die ends the container as its
 	// own exit would.
 	ctl(t, dir, env, "kill", "worker").want(t, 0, "worker")
 	r.waitLine("cinit", "worker was killed by SIGTERM")
-	if code, _ := r.wait(); code != 143 {
+	code, lines := r.wait()
+	if code != 143 {
 		t.Fatalf("cinit exited %d, want 143 (worker's status)", code)
+	}
+	if lineCount(lines, "cinit", "kill -s USR1") != 0 {
+		t.Errorf("the failed kill was logged as requested:\n%s", tail(lines))
 	}
 }
 

@@ -597,7 +597,6 @@ func (s *supervisor) ctlSignal(c *control.Call, units []*unit) {
 			return
 		}
 	}
-	s.audit(c, requestText(c, "kill -s "+strings.TrimPrefix(signals.Name(sig), "SIG")), units)
 	var sent []*unit
 	for _, u := range units {
 		if u.state == running && unix.Kill(-u.pid, sig) == nil {
@@ -608,6 +607,9 @@ func (s *supervisor) ctlSignal(c *control.Call, units []*unit) {
 		c.Fail(control.Errorf(control.Failed, "no selected process is running"))
 		return
 	}
+	// The loop handles nothing else meanwhile: the line still comes
+	// before any exit the signal causes.
+	s.audit(c, requestText(c, "kill -s "+strings.TrimPrefix(signals.Name(sig), "SIG")), units)
 	c.Reply(control.Done{Processes: s.describeAll(sent, time.Now())})
 }
 
