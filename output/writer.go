@@ -240,6 +240,16 @@ func (w *Writer) isBroken() bool {
 	return w.failed.Load()
 }
 
+// Hold runs f while no write to the stream is under way or can start:
+// for a change that must not meet a write halfway, such as handing the
+// terminal the stream goes to over to another process group. f must not
+// write; Hold waits for a write under way, however slow.
+func (w *Writer) Hold(f func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f()
+}
+
 // write prints the queued events, then b, which holds whole formatted
 // lines, with one Write call each. After a failure it discards both.
 func (w *Writer) write(b []byte) {

@@ -86,10 +86,6 @@ func (s *supervisor) startedIO(u *unit, io stdio, reads []*os.File, err error) [
 		return []*os.File{io.pty.Master}
 	case io.own:
 		u.fg = io.fg && err == nil
-		if u.fg {
-			s.sigs.Background()
-			s.bg = true
-		}
 	}
 	return reads
 }

@@ -136,14 +136,27 @@ func (s *supervisor) fork(path string, argv, env []string, io stdio) ([]*os.File
 	<-s.sigs.Ready
 	var pid int
 	var err error
-	s.sigs.ForkWith(s.bg, func() {
-		pid, err = syscall.ForkExec(path, argv, &syscall.ProcAttr{
-			Dir:   s.cfg.Dir,
-			Env:   env,
-			Files: files,
-			Sys:   sys,
+	forkExec := func() {
+		s.sigs.ForkWith(s.bg, func() {
+			pid, err = syscall.ForkExec(path, argv, &syscall.ProcAttr{
+				Dir:   s.cfg.Dir,
+				Env:   env,
+				Files: files,
+				Sys:   sys,
+			})
 		})
-	})
+		if err == nil && io.fg {
+			s.sigs.Background() // the child holds the terminal now
+			s.bg = true
+		}
+	}
+	if io.fg && terminal.StopsBackgroundWrites(syscall.Stdout) {
+		// With stty tostop, a line written between the child's taking
+		// the terminal and Background would raise SIGTTOU.
+		s.cfg.Out.Hold(forkExec)
+	} else {
+		forkExec()
+	}
 	closeAll(writes)
 	if err != nil {
 		closeAll(reads)

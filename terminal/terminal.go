@@ -121,6 +121,13 @@ func control(f *os.File, fn func(fd int) error) error {
 	return ferr
 }
 
+// StopsBackgroundWrites reports whether fd is a terminal set to stty
+// tostop: a write to it from a background process group raises SIGTTOU.
+func StopsBackgroundWrites(fd int) bool {
+	t, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
+	return err == nil && t.Lflag&unix.TOSTOP != 0
+}
+
 // IsTerminal reports whether fd is a terminal.
 func IsTerminal(fd int) bool {
 	_, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
