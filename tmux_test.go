@@ -192,3 +192,14 @@ func TestTmuxSingleTostop(t *testing.T) {
 	p.waitFor("sh exited with code 4")
 	p.waitFor("EXIT=4")
 }
+
+// cinit start in the background of an interactive shell (cinit &) on a
+// terminal set to stty tostop: its lines are printed, as a program that
+// ignores SIGTTOU prints them, and it ends as it would in the foreground.
+func TestTmuxBackgroundTostop(t *testing.T) {
+	requireTool(t, "bash")
+	dir := writeProcfile(t, "a: echo hello-bg\n")
+	p := newPane(t, 100, 30, fmt.Sprintf(`bash --norc -i -c 'stty tostop; cd %q && CINIT_SOCKET=none %q --no-color --no-timestamps & wait $!; echo "WAITED=$?"'`, dir, cinitBin))
+	p.waitFor("| hello-bg")
+	p.waitFor("WAITED=0")
+}

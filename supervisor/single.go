@@ -146,7 +146,7 @@ func (s *singleRun) start() (int, error) {
 		return execFailure(argv[0], err)
 	}
 	s.pid = pid
-	if s.fg {
+	if s.fg || writesStop(syscall.Stderr) {
 		s.sigs.Background() // cinit writes from the background now (see Background)
 	}
 	s.logf("%s started with pid %d", s.cfg.Name, pid)

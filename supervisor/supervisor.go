@@ -116,6 +116,7 @@ func Run(cfg Config, exits <-chan reaper.Exit, sigs signals.Channels) int {
 	s := newSupervisor(cfg, exits, sigs)
 	defer s.close()
 	s.serveControl()
+	s.backgroundStart()
 	s.startEligible()
 	s.after(waitLogEvery, s.logWaiting)
 	for !s.finished() {

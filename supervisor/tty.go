@@ -4,6 +4,8 @@ import (
 	"os"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/cinit/cinit/output"
 	"github.com/cinit/cinit/terminal"
 )
@@ -96,6 +98,23 @@ func streamOf(io stdio, i int) output.Stream {
 		return output.TTY
 	}
 	return output.Stream(i)
+}
+
+// writesStop reports whether cinit's writes to fd would raise SIGTTOU:
+// fd is cinit's controlling terminal, set to stty tostop, and another
+// group is in its foreground (cinit start &).
+func writesStop(fd int) bool {
+	pgrp, err := foregroundGroup(fd)
+	return err == nil && pgrp != unix.Getpgrp() && terminal.StopsBackgroundWrites(fd)
+}
+
+// backgroundStart ignores SIGTTOU from the start when cinit's lines would
+// raise it (see writesStop and signals.Channels.Background).
+func (s *supervisor) backgroundStart() {
+	if writesStop(syscall.Stdout) {
+		s.sigs.Background()
+		s.bg = true
+	}
 }
 
 // exitedTerminal runs when u's process has exited: an interactive process
