@@ -170,6 +170,33 @@ func TestClientPathFallsBackToTheOnlySocket(t *testing.T) {
 	}
 }
 
+// Root finds the socket of a cinit run by another user (its own
+// directories differ); anyone else does not look there.
+func TestClientPathOfAnotherUser(t *testing.T) {
+	env, base := testEnv(t)
+	root := t.TempDir()
+	name, err := SocketName(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{filepath.Join(base, "tmp", "cinit-1000"), filepath.Join(base, "run", "user", "1001", "cinit")} {
+		os.MkdirAll(dir, 0o700)
+		l, err := Listen(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.Euid = 0
+		if got, err := env.ClientPath(root); got != filepath.Join(dir, name) || err != nil {
+			t.Errorf("root: %s %v, want %s", got, err, filepath.Join(dir, name))
+		}
+		env.Euid = 1002
+		if got, err := env.ClientPath(root); err == nil {
+			t.Errorf("uid 1002 found %s", got)
+		}
+		l.Close()
+	}
+}
+
 func TestListenLockAndStaleSocket(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "app.sock")

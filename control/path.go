@@ -168,7 +168,7 @@ func (e Env) ClientPath(root string) (string, error) {
 	var found []string
 	for _, dir := range e.Dirs() {
 		p := filepath.Join(dir, name)
-		if st, err := os.Lstat(p); err == nil && st.Mode()&fs.ModeSocket != 0 {
+		if isSocket(p) {
 			return p, nil
 		}
 		socks, _ := filepath.Glob(filepath.Join(dir, "*.sock"))
@@ -178,6 +178,9 @@ func (e Env) ClientPath(root string) (string, error) {
 			}
 		}
 	}
+	if p := e.othersPath(name); p != "" {
+		return p, nil
+	}
 	sort.Strings(found)
 	switch len(found) {
 	case 1:
@@ -186,4 +189,38 @@ func (e Env) ClientPath(root string) (string, error) {
 		return "", fmt.Errorf("not running (no control socket %s in %s)", name, strings.Join(e.Dirs(), ", "))
 	}
 	return "", fmt.Errorf("several cinits are running (%s); choose one with --socket or from its Procfile's directory", strings.Join(found, ", "))
+}
+
+// othersPath finds, for root, the socket name of another user's cinit:
+// root may connect to any cinit, but computes its own directories (docker
+// exec -u root into a container whose cinit runs as a user). It looks in
+// the other users' directories of the temporary directory and of
+// /run/user, and returns the only match.
+func (e Env) othersPath(name string) string {
+	if e.Euid != 0 {
+		return ""
+	}
+	run := e.Run
+	if run == "" {
+		run = "/run"
+	}
+	var found []string
+	for _, pattern := range []string{filepath.Join(e.TempDir, "cinit-*", name), filepath.Join(run, "user", "*", "cinit", name)} {
+		matches, _ := filepath.Glob(pattern)
+		for _, m := range matches {
+			if isSocket(m) {
+				found = append(found, m)
+			}
+		}
+	}
+	if len(found) == 1 {
+		return found[0]
+	}
+	return ""
+}
+
+// isSocket reports whether p is a socket (not a link to one).
+func isSocket(p string) bool {
+	st, err := os.Lstat(p)
+	return err == nil && st.Mode()&fs.ModeSocket != 0
 }
