@@ -366,27 +366,46 @@ func TestControlStopAnsweredWhenRestarted(t *testing.T) {
 	r.wait()
 }
 
-// A restart after one whose client gave up while the run was not ready
-// yet restarts again, instead of joining that run for good.
+// A restart after one whose client left while the run was not ready yet
+// (it gave up at --timeout, or was killed) restarts again, instead of
+// joining that run for good.
 func TestControlRestartAfterAnAbandonedOne(t *testing.T) {
 	t.Parallel()
-	env := ctlEnv(t)
-	// Each run is ready when ok existed as it started.
-	dir := writeProcfile(t, "web: rm -f ready; if [ -e ok ]; then touch ready; fi; exec sleep 1000\n")
-	ok := filepath.Join(dir, "ok")
-	os.WriteFile(ok, nil, 0o644)
-	r := startCinit(t, dir, env, "--ready", "web=file:ready")
-	r.waitLine("cinit", "web is ready")
-	os.Remove(ok)
-	ctl(t, dir, env, "restart", "--timeout", "300ms", "web").want(t, 1, "not ready within 300ms")
-	second := runPid(r, "web")
-	os.WriteFile(ok, nil, 0o644)
-	ctl(t, dir, env, "restart", "web").want(t, 0, "web running")
-	if pid := runPid(r, "web"); pid == second {
-		t.Fatalf("the second restart joined the run (pid %d) of the first", pid)
+	for _, c := range []struct {
+		name  string
+		leave func(t *testing.T, r *procRun, dir string, env []string)
+	}{
+		{"timeout", func(t *testing.T, r *procRun, dir string, env []string) {
+			ctl(t, dir, env, "restart", "--timeout", "300ms", "web").want(t, 1, "not ready within 300ms")
+		}},
+		{"killed", func(t *testing.T, r *procRun, dir string, env []string) {
+			first := startCtl(t, dir, env, "restart", "web")
+			r.waitLine("cinit", "web started with pid")
+			first.cmd.Process.Kill()
+			first.cmd.Wait()
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			env := ctlEnv(t)
+			// Each run is ready when ok existed as it started.
+			dir := writeProcfile(t, "web: rm -f ready; if [ -e ok ]; then touch ready; fi; exec sleep 1000\n")
+			ok := filepath.Join(dir, "ok")
+			os.WriteFile(ok, nil, 0o644)
+			r := startCinit(t, dir, env, "--ready", "web=file:ready")
+			r.waitLine("cinit", "web is ready")
+			os.Remove(ok)
+			c.leave(t, r, dir, env)
+			second := runPid(r, "web")
+			os.WriteFile(ok, nil, 0o644)
+			ctl(t, dir, env, "restart", "web").want(t, 0, "web running")
+			if pid := runPid(r, "web"); pid == second {
+				t.Fatalf("the second restart joined the run (pid %d) of the first", pid)
+			}
+			r.signal(syscall.SIGTERM)
+			r.wait()
+		})
 	}
-	r.signal(syscall.SIGTERM)
-	r.wait()
 }
 
 // A oneshot or a process that can die, rerun by cinit restart, still
@@ -422,12 +441,8 @@ func startGated(t *testing.T, dir string, env []string, args ...string) (*procRu
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &procRun{t: t, more: make(chan struct{}, 1), done: make(chan struct{}),
-		names: map[string][]string{}, next: map[string]int{}}
-	r.cmd = exec.Command(cinitBin, args...)
-	r.cmd.Dir = dir
-	r.cmd.Env = append(append(os.Environ(), "CINIT_TEST_HELPER=1", "CINIT_TEST_EXE="+os.Args[0], "GORACE=atexit_sleep_ms=0"), env...)
-	r.cmd.Stdout, r.cmd.Stderr = wr, &r.err
+	r := newProcRun(t, dir, env, cinitBin, args...)
+	r.cmd.Stdout = wr
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -511,31 +526,6 @@ func lineCount(lines []string, name, substr string) int {
 		}
 	}
 	return n
-}
-
-// A restart whose client was killed while it waited is over too: the
-// next restart starts a run of its own instead of joining it.
-func TestControlRestartAfterAKilledClient(t *testing.T) {
-	t.Parallel()
-	env := ctlEnv(t)
-	dir := writeProcfile(t, "web: rm -f ready; if [ -e ok ]; then touch ready; fi; exec sleep 1000\n")
-	ok := filepath.Join(dir, "ok")
-	os.WriteFile(ok, nil, 0o644)
-	r := startCinit(t, dir, env, "--ready", "web=file:ready")
-	r.waitLine("cinit", "web is ready")
-	os.Remove(ok)
-	first := startCtl(t, dir, env, "restart", "web")
-	r.waitLine("cinit", "web started with pid")
-	second := runPid(r, "web")
-	first.cmd.Process.Kill()
-	first.cmd.Wait()
-	os.WriteFile(ok, nil, 0o644)
-	ctl(t, dir, env, "restart", "web").want(t, 0, "web running")
-	if pid := runPid(r, "web"); pid == second {
-		t.Fatalf("the restart joined the run (pid %d) of a killed client's", pid)
-	}
-	r.signal(syscall.SIGTERM)
-	r.wait()
 }
 
 // A restart of a process that waits for its dependencies waits for its

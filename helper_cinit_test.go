@@ -53,15 +53,7 @@ func startCinit(t *testing.T, dir string, env []string, args ...string) *procRun
 // startProgram runs name (cinit, or a program that runs it) in dir.
 func startProgram(t *testing.T, dir string, env []string, name string, args ...string) *procRun {
 	t.Helper()
-	r := &procRun{t: t, more: make(chan struct{}, 1), done: make(chan struct{}),
-		names: map[string][]string{}, next: map[string]int{}}
-	r.cmd = exec.Command(name, args...)
-	r.cmd.Dir = dir
-	// The race detector sleeps a second at exit unless told not to; that
-	// would make every helper child slow to stop.
-	r.cmd.Env = append(os.Environ(), "CINIT_TEST_HELPER=1", "CINIT_TEST_EXE="+os.Args[0], "GORACE=atexit_sleep_ms=0")
-	r.cmd.Env = append(r.cmd.Env, env...)
-	r.cmd.Stderr = &r.err
+	r := newProcRun(t, dir, env, name, args...)
 	// A child a failed test leaves behind may hold stderr open.
 	r.cmd.WaitDelay = 5 * time.Second
 	out, err := r.cmd.StdoutPipe()
@@ -73,6 +65,21 @@ func startProgram(t *testing.T, dir string, env []string, name string, args ...s
 	}
 	go r.read(out)
 	t.Cleanup(r.kill)
+	return r
+}
+
+// newProcRun prepares name (cinit, or a program that runs it) in dir,
+// its stdout not yet connected.
+func newProcRun(t *testing.T, dir string, env []string, name string, args ...string) *procRun {
+	r := &procRun{t: t, more: make(chan struct{}, 1), done: make(chan struct{}),
+		names: map[string][]string{}, next: map[string]int{}}
+	r.cmd = exec.Command(name, args...)
+	r.cmd.Dir = dir
+	// The race detector sleeps a second at exit unless told not to; that
+	// would make every helper child slow to stop.
+	r.cmd.Env = append(os.Environ(), "CINIT_TEST_HELPER=1", "CINIT_TEST_EXE="+os.Args[0], "GORACE=atexit_sleep_ms=0")
+	r.cmd.Env = append(r.cmd.Env, env...)
+	r.cmd.Stderr = &r.err
 	return r
 }
 

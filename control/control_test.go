@@ -292,9 +292,11 @@ func TestListenKeepsOtherFiles(t *testing.T) {
 	}
 }
 
-// serveEcho starts a server with a status command that answers {"n":1}
-// and a stream command that echoes its input.
-func serveEcho(t *testing.T, block chan struct{}) *Server {
+// serveEcho starts a server with a status command that answers {"n":1},
+// a hold command answered once block is closed (each of its calls is sent
+// on calls first, unless calls is nil), and a stream command that echoes
+// its input.
+func serveEcho(t *testing.T, block chan struct{}, calls chan<- *Call) *Server {
 	l, err := Listen(filepath.Join(t.TempDir(), "s.sock"))
 	if err != nil {
 		t.Fatal(err)
@@ -303,6 +305,9 @@ func serveEcho(t *testing.T, block chan struct{}) *Server {
 	s.Serve(map[string]Handler{
 		"status": func(c *Call) { c.Reply(Probe{OK: true}) },
 		"hold": func(c *Call) {
+			if calls != nil {
+				calls <- c
+			}
 			go func() { <-block; c.Reply(nil) }()
 		},
 		"echo": func(c *Call) {
@@ -362,7 +367,7 @@ func replyCode(t *testing.T, line string) string {
 }
 
 func TestServerBadInput(t *testing.T) {
-	s := serveEcho(t, nil)
+	s := serveEcho(t, nil, nil)
 	cases := []struct{ in, code string }{
 		{"not json\n", BadRequest},
 		{`{"cmd":"status"}` + "\n", BadRequest},
@@ -384,7 +389,7 @@ func TestServerBadInput(t *testing.T) {
 }
 
 func TestServerTooLarge(t *testing.T) {
-	s := serveEcho(t, nil)
+	s := serveEcho(t, nil, nil)
 	c, err := net.Dial("unix", s.Path())
 	if err != nil {
 		t.Fatal(err)
@@ -403,7 +408,7 @@ func TestServerTooLarge(t *testing.T) {
 
 func TestServerRequestDeadline(t *testing.T) {
 	t.Parallel()
-	s := serveEcho(t, nil)
+	s := serveEcho(t, nil, nil)
 	c, err := net.Dial("unix", s.Path())
 	if err != nil {
 		t.Fatal(err)
@@ -427,7 +432,7 @@ func TestServerRequestDeadline(t *testing.T) {
 
 func TestServerBusy(t *testing.T) {
 	block := make(chan struct{})
-	s := serveEcho(t, block)
+	s := serveEcho(t, block, nil)
 	var held []*Client
 	for range MaxConns {
 		c, err := Dial(s.Path(), time.Now().Add(hangLimit))
@@ -467,19 +472,7 @@ func TestServerClientHangsUp(t *testing.T) {
 	block := make(chan struct{})
 	defer close(block)
 	calls := make(chan *Call, MaxConns+1)
-	l, err := Listen(filepath.Join(t.TempDir(), "s.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := NewServer(l)
-	s.Serve(map[string]Handler{
-		"status": func(c *Call) { c.Reply(Probe{OK: true}) },
-		"hold": func(c *Call) {
-			calls <- c
-			go func() { <-block; c.Reply(nil) }()
-		},
-	})
-	t.Cleanup(s.Close)
+	s := serveEcho(t, block, calls)
 	half, err := net.Dial("unix", s.Path())
 	if err != nil {
 		t.Fatal(err)
@@ -530,7 +523,7 @@ func waitServed(t *testing.T, s *Server) {
 }
 
 func TestServerStream(t *testing.T) {
-	s := serveEcho(t, nil)
+	s := serveEcho(t, nil, nil)
 	c, err := Dial(s.Path(), time.Now().Add(hangLimit))
 	if err != nil {
 		t.Fatal(err)
@@ -550,7 +543,7 @@ func TestServerStream(t *testing.T) {
 
 func TestServerCloseEndsEverything(t *testing.T) {
 	block := make(chan struct{})
-	s := serveEcho(t, block)
+	s := serveEcho(t, block, nil)
 	var wg sync.WaitGroup
 	// A connection that never sends its request is closed by Close.
 	idle, err := net.Dial("unix", s.Path())
