@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cinit/cinit/internal/proctest"
 )
@@ -97,6 +98,34 @@ func TestGroupMemberKilledWithItsBatch(t *testing.T) {
 	}
 	if pid := readPid(t, filepath.Join(dir, "gc.pid")); proctest.Alive(pid) {
 		t.Errorf("a's member %d survived", pid)
+	}
+}
+
+func TestOrphanOfATeardownGetsWhatIsLeftOfTheGrace(t *testing.T) {
+	// a answers TERM, a second into the teardown (long after the scan for
+	// orphans that the teardown starts with), by leaving a daemon of its
+	// own session that ignores TERM, and does not stop itself. The grace
+	// period runs out for both at the same time: the daemon gets no second
+	// one from the sweep that follows a's end, so the whole stop takes one
+	// grace period, not two. The bound sits between the two.
+	const grace = 4 * time.Second
+	dir := writeProcfile(t, "a: trap 'sleep 1; setsid sh -c \"trap \\\"\\\" TERM; echo \\$\\$ > orphan.pid; exec sleep 1000\" &' TERM; echo ready; while :; do sleep 0.1; done\n")
+	r := startCinit(t, dir, nil, "-t", grace.String())
+	r.waitLine("a", "ready")
+	begin := time.Now()
+	r.signal(syscall.SIGTERM)
+	code, lines := r.wait()
+	took := time.Since(begin)
+	kills := linesOf(lines, "cinit")
+	kills = slices.DeleteFunc(kills, func(l string) bool { return !strings.HasPrefix(l, "sending SIGKILL") })
+	if code != 137 || len(kills) != 2 {
+		t.Fatalf("exit %d, kills %q; want 137 and SIGKILL for a, then for its daemon:\n%s", code, kills, tail(lines))
+	}
+	if took >= grace+grace/2 {
+		t.Errorf("the stop took %v with -t %v: the daemon got a grace period of its own", took, grace)
+	}
+	if pid := readPid(t, filepath.Join(dir, "orphan.pid")); proctest.Alive(pid) {
+		t.Errorf("a's daemon %d survived", pid)
 	}
 }
 

@@ -27,6 +27,7 @@ type teardown struct {
 	orphans map[int]bool   // orphans already sent the stop signal
 	swept   bool           // the final sweep of orphans has run
 	also    syscall.Signal // a stop signal received during a teardown an exit started: every group gets it too
+	ends    time.Time      // when the grace period of the latest stop signal sent runs out
 }
 
 // exitCode returns cinit's exit status (README, "Stopping and exit
@@ -68,6 +69,7 @@ func (t *teardown) noteEnd(u *unit) {
 func (s *supervisor) beginTeardown(sig syscall.Signal, why string, code *int) {
 	t := &s.tear
 	t.started, t.sig, t.orphans, t.sigkill = true, sig, map[int]bool{}, map[int]bool{}
+	t.ends = time.Now().Add(s.cfg.Grace)
 	if code != nil {
 		t.byExit, t.code = true, *code
 	}
@@ -104,6 +106,7 @@ func (s *supervisor) stopEligible() {
 		s.finalSweep()
 		return
 	}
+	s.tear.ends = time.Now().Add(s.cfg.Grace)
 	gens := make([]int, len(batch))
 	for i, u := range batch {
 		u.stopSig = s.stopSignalOf(u)
@@ -215,13 +218,22 @@ func (s *supervisor) signalOrphans(found []int) {
 		unix.Kill(pid, syscall.SIGCONT)
 	}
 	if len(fresh) > 0 {
-		s.after(s.cfg.Grace, func() { s.killOrphans(fresh) })
+		s.after(s.graceLeft(), func() { s.killOrphans(fresh) })
 	}
+}
+
+// graceLeft is what is left of the grace period that runs: an orphan
+// that appears during a teardown is stopped with the processes that left
+// it, not given a grace period of its own (README, "Stopping and exit
+// status").
+func (s *supervisor) graceLeft() time.Duration {
+	return max(time.Until(s.tear.ends), 0)
 }
 
 // finalSweep runs once, when the last unit has ended and descendants are
 // still left: orphans that appeared during the teardown get the stop
-// signal, and after the grace period every descendant left gets SIGKILL.
+// signal, and when the grace period ends every descendant left gets
+// SIGKILL.
 func (s *supervisor) finalSweep() {
 	if s.tear.swept || len(s.byPid) > 0 || s.noneLeft() {
 		return
@@ -233,7 +245,7 @@ func (s *supervisor) finalSweep() {
 	}
 	s.tear.swept = true
 	s.stopOrphans()
-	s.after(s.cfg.Grace, s.killRemaining)
+	s.after(s.graceLeft(), s.killRemaining)
 }
 
 // killOrphans sends SIGKILL to those of pids still alive as orphans.
