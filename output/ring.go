@@ -174,7 +174,12 @@ func (r *ring) record(c chunk, b []byte, own *[readSize]byte) {
 		if len(b) > ringBytes && len(r.followers) == 0 {
 			// Tail keeps 1 MiB; a follower may fall 4 MiB behind, and a
 			// chunk is at most a read and the piece of a line before it.
-			c, b = c.cut(b)
+			// The lines cut came after every line held: those go too,
+			// or Tail would skip the cut ones in the middle.
+			first := c.first
+			if c, b = c.cut(b); c.first > first {
+				r.dropAll()
+			}
 		}
 		c.blk = r.space(len(b))
 		c.off = c.blk.used
@@ -464,6 +469,13 @@ func (r *ring) drop() {
 	*c = chunk{}
 	r.head = (r.head + 1) % len(r.chunks)
 	r.count--
+}
+
+// dropAll drops every chunk held.
+func (r *ring) dropAll() {
+	for r.count > 0 {
+		r.drop()
+	}
 }
 
 // trim drops the oldest chunks that neither Tail nor a follower needs:

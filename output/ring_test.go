@@ -126,7 +126,13 @@ func TestRingBytes(t *testing.T) {
 		many = append(many, line(n))
 	}
 	huge := strings.Repeat("h", 3*maxLine+maxLine/2) + "\n"
-	for _, chunks := range [][]string{many, {strings.Join(many, "")}, {huge}, {huge, "tail\n"}} {
+	// A line of the limit ended by "\r\n", or one just over the limit,
+	// completed in one read with the line after it: the chunk is over
+	// 1 MiB, and what is cut from its front must take every older line
+	// with it, or Tail has a gap.
+	exact := []string{"before\n", strings.Repeat("l", maxLine) + "\r\nafter\n"}
+	over := []string{"before\n", strings.Repeat("l", maxLine+100) + "\nafter\n"}
+	for _, chunks := range [][]string{many, {strings.Join(many, "")}, {huge}, {huge, "tail\n"}, exact, over} {
 		var c capture
 		o := Options{Width: 1}
 		w := New(&c, o)
