@@ -161,6 +161,21 @@ func TestTmuxInteractiveTostop(t *testing.T) {
 	testTmuxInteractive(t, "stty tostop && ")
 }
 
+// The same with processes started after sh has taken the terminal, while
+// the ones before them print: each is forked with SIGTTOU handled again
+// (so that it starts with the default action), and a line written then
+// failed with EIO, cinit's group being orphaned in the pane (exit 141).
+func TestTmuxInteractiveTostopLaterStarts(t *testing.T) {
+	dir := writeProcfile(t, `sh: sh -c 'echo iready; read l; exit 0'
+other: i=0; while [ $i -lt 100 ]; do i=$((i+1)); echo "line $i"; done; exec sleep 1000
+`)
+	p := newPane(t, 100, 30, fmt.Sprintf("stty tostop && cd %q && env CINIT_SOCKET=none %q --interactive sh -m other=30 --no-timestamps --no-color", dir, cinitBin))
+	p.waitFor("iready")
+	p.waitFor("other.30 | line 100")
+	p.keys("x", "Enter")
+	p.waitFor("EXIT=0")
+}
+
 func testTmuxInteractive(t *testing.T, setup string) {
 	dir := writeProcfile(t, `sh: sh -c 'trap "echo INT" INT; echo iready; while :; do read l || continue; [ "$l" = quit ] && exit 0; echo "got:$l"; done'
 other: sh -c 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.2; done'

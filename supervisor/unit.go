@@ -150,9 +150,11 @@ func (s *supervisor) fork(path string, argv, env []string, io stdio) ([]*os.File
 			s.bg = true
 		}
 	}
-	if io.fg && terminal.StopsBackgroundWrites(syscall.Stdout) {
-		// With stty tostop, a line written between the child's taking
-		// the terminal and Background would raise SIGTTOU.
+	if (io.fg || s.bg) && terminal.StopsBackgroundWrites(syscall.Stdout) {
+		// With stty tostop, a line written from the background while
+		// SIGTTOU is not ignored raises it (and fails with EIO when
+		// cinit's group is orphaned): between the child's taking the
+		// terminal and Background, or within ForkWith.
 		s.cfg.Out.Hold(forkExec)
 	} else {
 		forkExec()
