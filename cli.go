@@ -216,6 +216,12 @@ func finish(inv *invocation, fs *pflag.FlagSet) error {
 	if o.portSet && (o.port < 1 || o.port > 65535) {
 		return usagef("bad value %d for flag -p/--port: not a port number", o.port)
 	}
+	if fs.Changed("instance") && o.instance < 1 {
+		return usagef("bad value %d for flag --instance: want 1 or more", o.instance)
+	}
+	if fs.Changed("env") && (len(o.envFiles) == 0 || slices.Contains(o.envFiles, "")) {
+		return usagef("bad value for flag -e/--env: an empty file name (%q)", strings.Join(o.envFiles, ","))
+	}
 	if !slices.Contains([]string{"auto", "always", "never"}, o.color) {
 		return usagef("bad value %q for flag --color: want auto, always or never", o.color)
 	}

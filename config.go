@@ -58,7 +58,7 @@ func (p *plan) fill(o options, only []string, environ []string) error {
 	if err != nil {
 		return configError{err}
 	}
-	base, from, err := basePortFrom(o, environ, fileEnv)
+	base, from, err := basePortFrom(o, p.dir, environ, fileEnv)
 	if err != nil {
 		return configError{err}
 	}
@@ -82,6 +82,11 @@ func (p *plan) fill(o options, only []string, environ []string) error {
 	}
 	if p.policies, err = buildPolicies(o.policy, p.entries, p.instances); err != nil {
 		return err
+	}
+	if o.noPort {
+		if err := checkPortless(p.policies); err != nil {
+			return err
+		}
 	}
 	p.env = mergeEnv(fileEnv, environ)
 	return nil
@@ -136,35 +141,43 @@ func (p *plan) readProcfile(o options) error {
 
 // readEnvFiles reads the -e list, or the root's .env when there is one.
 func readEnvFiles(o options, dir string) (map[string]string, error) {
-	if len(o.envFiles) > 0 {
-		return procfile.ReadEnv(o.envFiles...)
-	}
-	vars, err := procfile.ReadEnv(filepath.Join(dir, ".env"))
-	if errors.Is(err, fs.ErrNotExist) {
+	vars, err := procfile.ReadEnv(envPaths(o, dir)...)
+	if len(o.envFiles) == 0 && errors.Is(err, fs.ErrNotExist) {
 		return map[string]string{}, nil // a missing default .env is fine
 	}
 	return vars, err
 }
 
-// basePort picks the first port: -p, then the inherited PORT, then the env
-// files' PORT, then 5000.
-func basePort(o options, environ []string, fileEnv map[string]string) (int, error) {
-	port, _, err := basePortFrom(o, environ, fileEnv)
-	return port, err
+// envPaths lists the env files: the -e list, or the root's .env.
+func envPaths(o options, dir string) []string {
+	if len(o.envFiles) > 0 {
+		return o.envFiles
+	}
+	return []string{filepath.Join(dir, ".env")}
 }
 
-// basePortFrom is basePort and where the port came from, for messages.
-func basePortFrom(o options, environ []string, fileEnv map[string]string) (int, string, error) {
-	if o.portSet {
+// basePortFrom picks the first port: -p, then the inherited PORT, then the
+// env files' PORT, then 5000; and says where it came from, for messages (a
+// PORT from an env file is named by its file and line). With -N no PORT
+// is set, so none is read: an inherited one passes through to the
+// processes as it is.
+func basePortFrom(o options, dir string, environ []string, fileEnv map[string]string) (int, string, error) {
+	switch v, ok := lookup(environ, "PORT"); {
+	case o.portSet:
 		return o.port, "-p/--port or CINIT_PORT", nil
-	}
-	if v, ok := lookup(environ, "PORT"); ok && v != "" {
+	case o.noPort:
+		return 5000, "the default", nil
+	case ok && v != "":
 		port, err := parsePort(v, "the PORT environment variable")
 		return port, "the PORT environment variable", err
 	}
 	if v, ok := fileEnv["PORT"]; ok && v != "" {
-		port, err := parsePort(v, "PORT in the env file")
-		return port, "PORT in the env file", err
+		from := "PORT in the env file"
+		if at := procfile.Where("PORT", envPaths(o, dir)...); at != "" {
+			from = "PORT at " + at
+		}
+		port, err := parsePort(v, from)
+		return port, from, err
 	}
 	return 5000, "the default", nil
 }

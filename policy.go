@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"runtime"
 	"slices"
@@ -243,8 +244,26 @@ func (b *policyBuilder) readies(f policyFlags) error {
 		if err != nil {
 			return usagef("flag --ready: %s: %v", name, err)
 		}
-		return b.update("ready", name, func(p *supervisor.Policy) { p.Ready = c })
+		if name != "all" && b.policies[name].Oneshot {
+			return usagef("flag --ready: %s is a oneshot, ready when it exits 0: a check cannot make it ready sooner", name)
+		}
+		return b.update("ready", name, func(p *supervisor.Policy) {
+			if !p.Oneshot { // all= is for the others
+				p.Ready = c
+			}
+		})
 	})
+}
+
+// checkPortless refuses a tcp check of a process's own $PORT when -N
+// gives it none.
+func checkPortless(policies map[string]supervisor.Policy) error {
+	for _, name := range slices.Sorted(maps.Keys(policies)) {
+		if c := policies[name].Ready; c.Kind == "tcp" && c.Target == "" {
+			return usagef("flag --ready: %s=tcp checks the port cinit gives it, and -N/--no-port gives none: name one (tcp:PORT)", name)
+		}
+	}
+	return nil
 }
 
 // ptySupported says whether this build opens pseudo-terminals for --tty

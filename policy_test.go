@@ -469,3 +469,113 @@ func TestTTYRefusedWithoutPseudoTerminals(t *testing.T) {
 		t.Errorf("--interactive needs no pseudo-terminal: %v", err)
 	}
 }
+
+// TestExecCheckThatHangsIsTriedAgain: the first attempt of each check
+// hangs (the file is not there yet, so it sleeps); it is killed after the
+// 30 s an attempt may take, and the next one passes. It used to wait on
+// the first attempt for good, in cinit start (the dependent never
+// started) and in cinit ready --wait alike.
+func TestExecCheckThatHangsIsTriedAgain(t *testing.T) {
+	t.Parallel()
+	dir := writeProcfile(t, "web: echo up; exec sleep 1000\ndep: echo dep up; exec sleep 1000\n")
+	check := "exec:test -f flag || exec sleep 1000"
+	r := startCinit(t, dir, nil, "--ready", "web="+check, "--after", "dep=web")
+	waiting := startCinit(t, dir, nil, "ready", "--wait", check)
+	r.waitLine("web", "up")
+	if err := os.WriteFile(filepath.Join(dir, "flag"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := waiting.wait(); code != 0 {
+		t.Errorf("cinit ready --wait: exit %d, want 0", code)
+	}
+	r.waitLine("dep", "dep up")
+	r.signal(syscall.SIGTERM)
+	if code, lines := r.wait(); code != 0 {
+		t.Errorf("exit %d:\n%s", code, tail(lines))
+	}
+}
+
+// TestRelativeFileCheckIsInTheRoot: a relative file: path is found in the
+// root directory, where the processes and an exec check run, not in
+// cinit's own directory.
+func TestRelativeFileCheckIsInTheRoot(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "app")
+	os.Mkdir(root, 0o755)
+	os.WriteFile(filepath.Join(root, "Procfile"), []byte("web: touch ready.flag; exec sleep 1000\ndep: echo dep up; exec sleep 1000\n"), 0o644)
+	r := startCinit(t, dir, nil, "-f", "app/Procfile", "--ready", "web=file:ready.flag", "--after", "dep=web")
+	r.waitLine("dep", "dep up")
+	r.signal(syscall.SIGTERM)
+	r.wait()
+	if code, _, stderr := runCinit(t, dir, nil, "ready", "-f", "app/Procfile", "--for", "web", "file:ready.flag"); code != 0 {
+		t.Errorf("cinit ready --for web: exit %d (%s)", code, stderr)
+	}
+}
+
+// TestReadyPolicyConflicts: a oneshot is ready when it exits 0, so a check
+// of its own is an error (its dependents started as soon as the check
+// passed, while it still ran); all= leaves oneshots out. Under -N a
+// process has no $PORT for a bare tcp check.
+func TestReadyPolicyConflicts(t *testing.T) {
+	dir := writeProcfile(t, "migrate: touch started\nweb: touch started\n")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--oneshot", "migrate", "--ready", "migrate=file:/"}, "flag --ready: migrate is a oneshot"},
+		{[]string{"-N", "--ready", "web=tcp"}, "flag --ready: web=tcp checks the port"},
+	} {
+		code, lines, stderr := runCinit(t, dir, nil, tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) || len(lines) > 0 {
+			t.Errorf("%q: exit %d, stderr %q, output %q", tc.args, code, stderr, lines)
+		}
+	}
+	if exists(filepath.Join(dir, "started")) {
+		t.Errorf("a process started despite a bad policy")
+	}
+	code, _, stderr := runCinit(t, dir, nil, "check", "--oneshot", "migrate", "--ready", "all=file:/", "-N", "--ready", "web=tcp:1")
+	if code != 0 {
+		t.Fatalf("check: exit %d (%s)", code, stderr)
+	}
+}
+
+// TestCanDieReadyTimeoutStopsIt: a process that can die and is not ready in
+// time has failed: it is stopped alone (it used to run on, and turn ready
+// later with its dependents abandoned), what starts after it never
+// starts, and once everything has ended cinit exits 0.
+func TestCanDieReadyTimeoutStopsIt(t *testing.T) {
+	dir := writeProcfile(t, "web: echo up; exec sleep 1000\ndep: touch started\n")
+	code, lines, _ := runCinit(t, dir, nil, "-c", "web", "--ready", "web=file:never", "--ready-timeout", "500ms", "--after", "dep=web")
+	if code != 0 || indexOf(lines, "cinit", "web was not ready within 500ms") < 0 || indexOf(lines, "cinit", "web was killed by SIGTERM") < 0 {
+		t.Errorf("exit %d, want 0 with web failed and stopped:\n%s", code, tail(lines))
+	}
+	if exists(filepath.Join(dir, "started")) {
+		t.Errorf("dep started after web failed")
+	}
+}
+
+// TestHTTPWaitKeepsItsTimeout: an http check against a server that
+// accepts and never answers ends when --timeout passes; each attempt's
+// own 2 s limit used to outlast a shorter --timeout.
+func TestHTTPWaitKeepsItsTimeout(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	begin := time.Now()
+	code, _, _ := runCinit(t, t.TempDir(), nil, "ready", "--wait", "--timeout", "300ms", "http:http://"+l.Addr().String()+"/")
+	// The bound is below the 2 s of one attempt, far above 300 ms.
+	if took := time.Since(begin); code != 1 || took >= 1900*time.Millisecond {
+		t.Errorf("exit %d after %v, want 1 within about 300ms", code, took)
+	}
+}

@@ -27,8 +27,6 @@ func defineSingleFlags(fs *pflag.FlagSet, o *options) {
 func checkSingleFlags(inv *invocation) error {
 	o := inv.opts
 	switch {
-	case o.instance < 0:
-		return usagef("bad value %d for flag --instance: want 1 or more", o.instance)
 	case (o.wait || o.forName != "") && inv.cmd != "ready":
 		return usagef("flags --wait and --for belong to cinit ready")
 	case o.instance > 0 && inv.cmd != "run" && inv.cmd != "ready":

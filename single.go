@@ -72,7 +72,7 @@ func singleConfig(inv invocation, environ []string) (supervisor.SingleConfig, er
 // policy flags are checked as cinit start checks them.
 func entryConfig(cfg supervisor.SingleConfig, o options, p *plan, index int, environ []string, fileEnv map[string]string) (supervisor.SingleConfig, error) {
 	e := p.entries[index]
-	base, err := basePort(o, environ, fileEnv)
+	base, from, err := basePortFrom(o, p.dir, environ, fileEnv)
 	if err != nil {
 		return cfg, configError{err}
 	}
@@ -84,7 +84,11 @@ func entryConfig(cfg supervisor.SingleConfig, o options, p *plan, index int, env
 	cfg.Name, cfg.Argv, cfg.Shell = e.Name, nil, e.Command
 	cfg.StopSignal = policies[e.Name].StopSignal
 	if !o.noPort {
-		cfg.Env = setEnv(cfg.Env, "PORT", strconv.Itoa(base+100*index+n-1))
+		port := base + 100*index + n - 1
+		if port > 65535 {
+			return cfg, usagef("the port of %s.%d would be %d, over 65535: lower the base port %d (%s)", e.Name, n, port, base, from)
+		}
+		cfg.Env = setEnv(cfg.Env, "PORT", strconv.Itoa(port))
 	}
 	cfg.Env = setEnv(cfg.Env, "PS", e.Name+"."+strconv.Itoa(n))
 	return cfg, nil

@@ -304,12 +304,22 @@ func TestConfigErrorsStartNothing(t *testing.T) {
 		{"missing env file", "a: touch started\n", "", []string{"-e", "missing.env"}, "missing.env"},
 		{"bad env var", "a: touch started\n", "", []string{"--color=sometimes"}, "--color"},
 		{"port over 65535", "a: touch started\nb: true\n", "", []string{"-p", "65500"}, "the port of b would be 65600, over 65535"},
+		{"port from an env file", "a: touch started\nb: true\n", "", []string{"-e", "a.env,b.env"}, "lower the base port 65500 (PORT at b.env:3)"},
+		{"bad port in an env file", "a: touch started\n", "", []string{"-e", "a.env", "-e", "c.env"}, `PORT at c.env:1: "80a" is not a port number`},
+		{"run: port over 65535", "a: touch started\nb: touch started\n", "", []string{"-p", "65500", "run", "b"}, "the port of b.1 would be 65600, over 65535"},
+		{"instance 0", "a: touch started\n", "", []string{"run", "--instance", "0", "a"}, "bad value 0 for flag --instance: want 1 or more"},
+		{"empty env file name", "a: touch started\n", "", []string{"-e", "a.env,"}, `flag -e/--env: an empty file name ("a.env,")`},
+		{"no env file", "a: touch started\n", "", []string{"-e", ""}, "flag -e/--env: an empty file name"},
 	}
+	envFiles := map[string]string{"a.env": "PORT=65000\n", "b.env": "X=1\n# the port\nexport PORT = 65500\n", "c.env": "PORT=80a\n"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeProcfile(t, tt.procfile)
 			if tt.env != "" {
 				os.WriteFile(filepath.Join(dir, ".env"), []byte(tt.env), 0o644)
+			}
+			for name, text := range envFiles {
+				os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
 			}
 			code, lines, stderr := runCinit(t, dir, nil, tt.args...)
 			if code != 2 || !strings.Contains(stderr, tt.want) {
@@ -322,6 +332,19 @@ func TestConfigErrorsStartNothing(t *testing.T) {
 				t.Errorf("something started: %q", lines)
 			}
 		})
+	}
+}
+
+// With -N cinit sets no PORT, so it reads none: a PORT that is not a
+// number passes through to the processes as it is.
+func TestNoPortLeavesPortAlone(t *testing.T) {
+	dir := writeProcfile(t, "a: echo \"port $PORT\"\n")
+	os.WriteFile(filepath.Join(dir, "x.env"), []byte("PORT=abc\n"), 0o644)
+	for _, tc := range []struct{ env, args []string }{{[]string{"PORT=abc"}, nil}, {nil, []string{"-e", "x.env"}}} {
+		code, lines, stderr := runCinit(t, dir, tc.env, append([]string{"-N"}, tc.args...)...)
+		if code != 0 || indexOf(lines, "a", "port abc") < 0 {
+			t.Errorf("%q %q: exit %d (%s):\n%s", tc.env, tc.args, code, stderr, tail(lines))
+		}
 	}
 }
 

@@ -41,6 +41,48 @@ func ReadEnv(paths ...string) (map[string]string, error) {
 	return merged, nil
 }
 
+// Where returns where the value of key that ReadEnv(paths...) gives comes
+// from, as "file:line": its last definition in the last file that defines
+// it. It returns "" when no file does or one cannot be read, and the file
+// alone when the line cannot be told (a quoted value spanning lines).
+func Where(key string, paths ...string) string {
+	for i := len(paths) - 1; i >= 0; i-- {
+		data, err := os.ReadFile(paths[i])
+		if err != nil {
+			return ""
+		}
+		vars, err := godotenv.UnmarshalBytes(bytes.TrimPrefix(data, []byte(bom)))
+		if _, ok := vars[key]; !ok || err != nil {
+			continue
+		}
+		if n := definedAt(data, key); n > 0 {
+			return fmt.Sprintf("%s:%d", paths[i], n)
+		}
+		return paths[i]
+	}
+	return ""
+}
+
+// definedAt returns the number of the last line of data that assigns key
+// ("KEY=", "export KEY =", "KEY:"), or 0.
+func definedAt(data []byte, key string) int {
+	found := 0
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimLeftFunc(line, isEnvSpaceRune)
+		if rest, ok := strings.CutPrefix(line, "export"); ok && rest != "" && isEnvSpace(rest[0]) {
+			line = strings.TrimLeftFunc(rest, isEnvSpaceRune)
+		}
+		rest, ok := strings.CutPrefix(line, key)
+		if rest = strings.TrimLeftFunc(rest, isEnvSpaceRune); ok && rest != "" && (rest[0] == '=' || rest[0] == ':') {
+			found = i + 1
+		}
+	}
+	return found
+}
+
+// isEnvSpaceRune is isEnvSpace for strings.TrimLeftFunc.
+func isEnvSpaceRune(r rune) bool { return r < utf8.RuneSelf && isEnvSpace(byte(r)) }
+
 // readEnvFile reads and parses one env file.
 func readEnvFile(path string) (map[string]string, error) {
 	data, err := os.ReadFile(path)

@@ -520,6 +520,7 @@ func (s *supervisor) stoppedByRequest(u *unit) {
 		s.startByRequest(u)
 	case u.ctl.notReady:
 		u.state, u.since = over, time.Now() // failed, not stopped
+		s.stopLeftovers()
 	default:
 		u.state, u.since = stopped, time.Now()
 	}

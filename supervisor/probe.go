@@ -22,28 +22,33 @@ type Target struct {
 }
 
 // Probe runs one attempt of c as [Run] does for a process at t: tcp, http
-// and file checks in this process, each bounded by 2 s; an exec check as a
+// and file checks in this process, each bounded by 2 s or limit if less
+// (a relative file: path is found in t.Dir); an exec check as a
 // child in its own process group, started as an instance would be, that
 // must exit 0 (its output goes to stderr). limit bounds an exec check (0:
 // none); on expiry its group gets SIGKILL.
 func Probe(c Check, t Target, limit time.Duration) bool {
 	if c.Kind != "exec" {
-		return probe(c, t.Port)
+		if limit <= 0 || limit > probeTimeout {
+			limit = probeTimeout
+		}
+		return probe(c, t.Port, t.Dir, limit)
 	}
 	return probeExec(c.Target, t, limit)
 }
 
 // Await runs c until it succeeds, polling as [Run] does (100 ms, doubling
-// to 1 s), and reports whether it succeeded within timeout (0: forever).
+// to 1 s, an exec attempt bounded by 30 s), and reports whether it
+// succeeded within timeout (0: forever).
 func Await(c Check, t Target, timeout time.Duration) bool {
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
 	}
 	for delay := firstPoll; ; delay = min(2*delay, maxPoll) {
-		limit := time.Duration(0)
+		limit := execTimeout // an attempt that hangs is tried again
 		if timeout > 0 {
-			limit = time.Until(deadline)
+			limit = max(min(limit, time.Until(deadline)), time.Millisecond)
 		}
 		if Probe(c, t, limit) {
 			return true

@@ -6,9 +6,13 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/cinit/cinit/output"
 )
@@ -19,6 +23,12 @@ const (
 	firstPoll    = 100 * time.Millisecond
 	maxPoll      = time.Second
 	probeTimeout = 2 * time.Second
+	// execTimeout bounds one attempt of an exec check, as Docker's
+	// HEALTHCHECK --timeout does, with its default (the Dockerfile
+	// reference, "HEALTHCHECK"): a check that hangs is killed and tried
+	// again. Generous, so that a check that boots a runtime (bin/rails
+	// runner) still passes.
+	execTimeout  = 30 * time.Second
 	waitLogEvery = 10 * time.Second
 )
 
@@ -26,6 +36,7 @@ const (
 type checkRun struct {
 	u   *unit
 	gen int
+	at  time.Time // when it started: tells it from a later check with its pid
 }
 
 // startEligible starts every pending unit whose dependencies are ready,
@@ -122,13 +133,11 @@ func (u *unit) needsReadiness() bool {
 }
 
 // watchReadiness marks a fresh start ready, or starts polling its check and
-// arms the ready timeout. A run that cinit restart started is checked
-// again, so that the client learns when it is ready.
+// arms the ready timeout. Every run is checked: the client of cinit
+// restart learns when it is ready, and status and probe do not call an
+// automatic restart ready before its check passed (what starts after it
+// keeps running meanwhile: u.ready stays latched).
 func (s *supervisor) watchReadiness(u *unit) {
-	if u.ready && !u.ctl.manual {
-		u.runReady = true
-		return // an automatic restart: dependents already run
-	}
 	if !u.needsReadiness() {
 		s.setReady(u)
 		return
@@ -154,9 +163,9 @@ func (s *supervisor) setReady(u *unit) {
 
 // readyTimeout fails a unit that is still not ready (exit status 124, the
 // timeout(1) convention). A run that is being stopped on request is left
-// to its stop. A run that cinit restart started fails alone: it is stopped
-// as cinit stop would stop it and ends failed, and the container goes on
-// (README, "Control").
+// to its stop. A run that cinit restart started, or of a process that can
+// die, fails alone: it is stopped as cinit stop would stop it and ends
+// failed, and the container goes on (README, "Control").
 func (s *supervisor) readyTimeout(u *unit, gen int) {
 	if u.gen != gen || u.runReady || u.state != running || u.ctl.stopping || s.tear.started {
 		return
@@ -164,13 +173,17 @@ func (s *supervisor) readyTimeout(u *unit, gen int) {
 	why := fmt.Sprintf("%s was not ready within %v", u.inst.Name, s.cfg.ReadyTimeout)
 	s.event(output.Event{Kind: "failed", Process: u.inst.Name, Text: why})
 	u.failed = true
-	if u.ctl.manual {
+	if u.ctl.manual || u.pol.CanDie {
+		// It fails alone, stopped as cinit stop would stop it; left
+		// running, it would turn ready later with its dependents
+		// abandoned.
 		u.ctl.again, u.ctl.notReady = false, true
+		u.ctl.manual = u.ctl.manual && !u.pol.CanDie // its end counts for "everything ended"
 		s.sendStop(u)
 		s.abandonDependents()
 		return
 	}
-	s.endWith(u, 124, why+", stopping all processes")
+	s.endWith(u, 124, "stopping all processes") // the line above said why
 }
 
 // scheduleCheck runs u's check after the current poll interval.
@@ -194,12 +207,18 @@ func (s *supervisor) runCheck(u *unit) {
 			s.checkDone(u, gen, false)
 			return
 		}
-		s.checks[pid] = checkRun{u: u, gen: gen}
+		run := checkRun{u: u, gen: gen, at: time.Now()}
+		s.checks[pid] = run
+		s.after(execTimeout, func() {
+			if s.checks[pid] == run {
+				unix.Kill(-pid, syscall.SIGKILL) // its exit is a failed attempt
+			}
+		})
 		return
 	}
-	check, port := u.pol.Ready, u.inst.Port
+	check, port, dir := u.pol.Ready, u.inst.Port, s.cfg.Dir
 	go func() {
-		ok := probe(check, port)
+		ok := probe(check, port, dir, probeTimeout)
 		s.post(func() { s.checkDone(u, gen, ok) })
 	}()
 }
@@ -241,15 +260,21 @@ func (s *supervisor) logWaiting() {
 	s.after(waitLogEvery, s.logWaiting)
 }
 
-// probe runs one tcp, http or file check.
-func probe(c Check, port int) bool {
+// probe runs one tcp, http or file check for a process whose port is
+// port and whose directory is dir (a relative file: path is found there,
+// as an exec check runs there), within limit.
+func probe(c Check, port int, dir string, limit time.Duration) bool {
 	switch c.Kind {
 	case "tcp":
-		return probeTCP(tcpAddress(c.Target, port))
+		return probeTCP(tcpAddress(c.Target, port), limit)
 	case "http":
-		return probeHTTP(c.Target)
+		return probeHTTP(c.Target, limit)
 	case "file":
-		_, err := os.Stat(c.Target)
+		path := c.Target
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		_, err := os.Stat(path)
 		return err == nil
 	}
 	return false
@@ -268,8 +293,8 @@ func tcpAddress(target string, port int) string {
 }
 
 // probeTCP reports whether a TCP connection to addr succeeds.
-func probeTCP(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, probeTimeout)
+func probeTCP(addr string, limit time.Duration) bool {
+	c, err := net.DialTimeout("tcp", addr, limit)
 	if err != nil {
 		return false
 	}
@@ -280,7 +305,7 @@ func probeTCP(addr string) bool {
 // probeHTTP sends a GET and reports whether the status is 2xx. It speaks
 // plain HTTP/1.0 itself: net/http would add megabytes to a binary that
 // ships in every image.
-func probeHTTP(rawURL string) bool {
+func probeHTTP(rawURL string, limit time.Duration) bool {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme != "http" {
 		return false
@@ -289,12 +314,13 @@ func probeHTTP(rawURL string) bool {
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "80")
 	}
-	c, err := net.DialTimeout("tcp", host, probeTimeout)
+	deadline := time.Now().Add(limit)
+	c, err := net.DialTimeout("tcp", host, limit)
 	if err != nil {
 		return false
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(probeTimeout))
+	c.SetDeadline(deadline)
 	fmt.Fprintf(c, "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: cinit\r\n\r\n", u.RequestURI(), u.Host)
 	status, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
