@@ -4,15 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/cinit/cinit/export"
+	"github.com/cinit/cinit/procfile"
 	"github.com/cinit/cinit/signals"
 	"github.com/cinit/cinit/supervisor"
 )
@@ -111,6 +114,35 @@ func writeExport(dir string, res *export.Result, force bool) int {
 	return 0
 }
 
+// dropTerminals leaves --tty and --interactive out of an export, with a
+// warning each: a terminal is for a person at a laptop, and a workload
+// runs without one.
+func dropTerminals(p *plan) {
+	for _, name := range slices.Sorted(maps.Keys(p.policies)) {
+		pol := p.policies[name]
+		if pol.TTY {
+			p.warnings = append(p.warnings, "flag --tty: not exported: "+name+" runs without a pseudo-terminal (and cinit attach) there")
+		}
+		if pol.Interactive {
+			p.warnings = append(p.warnings, "flag --interactive: not exported: "+name+" runs without a terminal there")
+		}
+		pol.TTY, pol.Interactive = false, false
+		if p.policies[name] = pol; reflect.DeepEqual(pol, supervisor.Policy{}) {
+			delete(p.policies, name) // as if never given: start reads back none
+		}
+	}
+}
+
+// portFromEnvFile refuses a base port that only an env file gives: the
+// ports go into the manifests, and no env-file value may.
+func portFromEnvFile(o options, p *plan) error {
+	if o.portSet || o.noPort || !slices.ContainsFunc(p.env, func(kv string) bool { return strings.HasPrefix(kv, "PORT=") && kv != "PORT=" }) {
+		return nil
+	}
+	at := procfile.Where("PORT", envPaths(o, p.dir)...)
+	return usagef("PORT at %s sets the ports of the manifests, and no env-file value goes into one: give it with -p/--port (CINIT_PORT)", at)
+}
+
 // exportInput reads what cinit start would run, with none of this
 // machine's environment: an export captures no inherited variable.
 func exportInput(o options, layout string) (export.Input, error) {
@@ -118,6 +150,10 @@ func exportInput(o options, layout string) (export.Input, error) {
 	if err != nil {
 		return export.Input{}, err
 	}
+	if err := portFromEnvFile(o, p); err != nil {
+		return export.Input{}, err
+	}
+	dropTerminals(p)
 	in := export.Input{Entries: p.entries, Counts: map[string]int{}, Policies: p.policies,
 		NoPort: o.noPort, Grace: o.timeout, ReadyTimeout: o.policy.readyTimeout,
 		EnvValues: map[string]string{}, Warnings: p.warnings}

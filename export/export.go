@@ -204,6 +204,8 @@ func (j *job) checkOptions() error {
 		return errorf("flag --image: systemd runs cinit on the host, not an image")
 	case o.EnvFrom != "" && o.EnvFrom != "secret" && o.EnvFrom != "image":
 		return errorf("flag --env-from: bad value %q, want secret or image", o.EnvFrom)
+	case o.EnvFrom != "" && !container:
+		return errorf("flag --env-from: only for kubernetes and compose (systemd reads the env files where they are)")
 	case o.User != "" && o.Format != "systemd":
 		return errorf("flag --user: only for systemd (an image has its own USER)")
 	case o.User != "" && !userName().MatchString(o.User):
@@ -216,6 +218,8 @@ func (j *job) checkOptions() error {
 		return errorf("flag --workdir: systemd runs in the Procfile's directory (use -d)")
 	case o.Workdir != "" && !strings.HasPrefix(o.Workdir, "/"):
 		return errorf("flag --workdir: %q is not an absolute path", o.Workdir)
+	case strings.Contains(o.Workdir, ","):
+		return errorf("flag --workdir: %q holds a comma, which the list of env files (CINIT_ENV_FILES) cannot carry", o.Workdir)
 	}
 	return j.checkCinit()
 }

@@ -264,6 +264,14 @@ func TestSystemdRefusals(t *testing.T) {
 	if err != nil || !strings.Contains(string(Stdout("systemd", r)), "WorkingDirectory=/srv/100%%/$app x\n") {
 		t.Errorf("root with %% and $: %v", err)
 	}
+	// systemd reads a final backslash as a line continuation and strips
+	// the blanks around a value: the unit would name another directory.
+	for _, root := range []string{`/srv/a\`, "/srv/a ", " /srv/a", "/srv/a\t"} {
+		in.Root, in.Procfile = root, "/srv/Procfile"
+		if _, err := Render(in, options("systemd")); err == nil || !strings.Contains(err.Error(), "WorkingDirectory= cannot carry") && !strings.Contains(err.Error(), "control character") {
+			t.Errorf("root %q: %v", root, err)
+		}
+	}
 }
 
 func TestWarnings(t *testing.T) {
@@ -272,7 +280,7 @@ func TestWarnings(t *testing.T) {
 		"migrate": {Oneshot: true},
 		"web":     {After: []string{"migrate", "db"}},
 	}
-	in.Counts["web"] = 3
+	in.Counts["web"], in.Counts["migrate"] = 3, 2
 	in.Warnings = []string{"Procfile:9: ignoring line that is not \"name: command\""}
 	r, err := Render(in, options("kubernetes"))
 	if err != nil {
@@ -282,9 +290,10 @@ func TestWarnings(t *testing.T) {
 	for _, want := range []string{
 		"db exiting no longer stops the other types",             // W1
 		"migrate runs in every shop-web pod (3 replicas: 3 runs", // W2
-		"web does not wait for db on Kubernetes",                 // W3
-		"smoke reaches 127.0.0.1:5200 (web's port)",              // W4
-		"Procfile:9: ignoring line",                              // W7
+		"migrate runs once per pod as an init container, not 2 times (its formation)",
+		"web does not wait for db on Kubernetes",    // W3
+		"smoke reaches 127.0.0.1:5200 (web's port)", // W4
+		"Procfile:9: ignoring line",                 // W7
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("no warning %q in\n%s", want, text)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -24,18 +23,22 @@ type Report struct {
 // replaced only when it is absent or its first line is r's marker (the
 // same format and app), unless force; every other file is left alone and
 // makes Write fail before anything changed. A file that already holds the
-// same bytes is not rewritten. Each file is written to a temporary file
-// in dir and renamed over the old one, so a reader never sees half a
-// file. Afterwards every regular file directly in dir whose first line is
-// r's marker and that this export did not produce is removed: nothing
-// else is ever deleted, whatever its name.
+// same bytes is not rewritten. Every file is first written in full to a
+// temporary file in dir, and only once all are (a full disk fails here,
+// with nothing changed) are they renamed over the old ones, so a reader
+// never sees half a file, nor half an export. Afterwards every regular
+// file directly in dir whose first line is r's marker and that this
+// export did not produce is removed: nothing else is ever deleted,
+// whatever its name.
 func Write(dir string, r *Result, force bool) (Report, error) {
 	var rep Report
-	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+	st, err := os.Stat(dir)
+	if err == nil && !st.IsDir() {
 		return rep, errorf("export: %s is not a directory", dir)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return rep, errorf("export: %v", err)
 	}
+	created := err != nil
 	stale, err := plan(dir, r, force)
 	if err != nil {
 		return rep, err
@@ -43,24 +46,58 @@ func Write(dir string, r *Result, force bool) (Report, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return rep, errorf("export: %v", err)
 	}
+	temps, err := stage(dir, r, &rep)
+	if err != nil {
+		if created {
+			os.Remove(dir) // empty again
+		}
+		return rep, err
+	}
+	for i, t := range temps {
+		if err := os.Rename(t.tmp, t.path); err != nil {
+			removeTemps(temps[i:])
+			return rep, errorf("export: %v", err)
+		}
+		rep.Written = append(rep.Written, t.path)
+	}
+	for _, path := range stale {
+		if err := os.Remove(path); err != nil {
+			return rep, errorf("export: %v", err)
+		}
+		rep.Removed = append(rep.Removed, path)
+	}
+	return rep, nil
+}
+
+// temp is a file written in full beside path, waiting to be renamed.
+type temp struct{ tmp, path string }
+
+// stage writes every file of r that changes to a temporary file in dir,
+// and notes the others in rep as unchanged. On failure it removes what it
+// wrote.
+func stage(dir string, r *Result, rep *Report) ([]temp, error) {
+	var temps []temp
 	for _, f := range r.Files {
 		path := filepath.Join(dir, f.Name)
 		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, f.Data) {
 			rep.Unchanged = append(rep.Unchanged, path)
 			continue
 		}
-		if err := writeAtomic(path, f.Data); err != nil {
-			return rep, err
+		tmp, err := writeTemp(path, f.Data)
+		if err != nil {
+			removeTemps(temps)
+			return nil, err
 		}
-		rep.Written = append(rep.Written, path)
+		temps = append(temps, temp{tmp, path})
 	}
-	for _, path := range stale {
-		if err := os.Remove(path); err != nil {
-			return rep, fmt.Errorf("export: %v", err)
-		}
-		rep.Removed = append(rep.Removed, path)
+	return temps, nil
+}
+
+// removeTemps removes temporary files that will not be renamed.
+func removeTemps(temps []temp) {
+	for _, t := range temps {
+		os.Remove(t.tmp)
 	}
-	return rep, nil
 }
 
 // plan checks every file Write would replace and returns the stale ones.
@@ -117,22 +154,19 @@ func firstLine(path string) (string, error) {
 	return strings.TrimSuffix(line, "\n"), nil
 }
 
-// writeAtomic writes data to a temporary file beside path and renames it.
-func writeAtomic(path string, data []byte) error {
+// writeTemp writes data to a temporary file beside path and returns its
+// name.
+func writeTemp(path string, data []byte) (string, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("export: %v", err)
+		return "", errorf("export: %v", err)
 	}
 	_, werr := tmp.Write(data)
 	if err := errors.Join(werr, tmp.Chmod(0o644), tmp.Sync(), tmp.Close()); err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("export: %s: %v", path, err)
+		return "", errorf("export: %s: %v", path, err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("export: %v", err)
-	}
-	return nil
+	return tmp.Name(), nil
 }
 
 // Stdout returns r's files as one stream: Kubernetes documents separated

@@ -230,6 +230,9 @@ func (j *job) initContainers(p, q *proc, keys []string, file string, inits *[]an
 				if j.in.ReadyTimeout > 0 {
 					j.warn(file, fmt.Sprintf("--ready-timeout does not bound %s as an init container: Kubernetes has no deadline for one", dep.name))
 				}
+				if dep.count > 1 {
+					j.warn(file, fmt.Sprintf("%s runs once per pod as an init container, not %d times (its formation)", dep.name, dep.count))
+				}
 			}
 		case dep.pol.Ready.Kind == "tcp" || dep.pol.Ready.Kind == "http":
 			name := "wait-" + dep.norm

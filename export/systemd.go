@@ -160,6 +160,12 @@ func (j *job) serviceCommon(u *unitWriter, env map[string]string) error {
 	if strings.ContainsFunc(j.in.Root, isControl) {
 		return errorf("root directory %q holds a control character, which systemd cannot carry", j.in.Root)
 	}
+	// WorkingDirectory= takes the rest of its line as it is: systemd
+	// strips the blanks around it and reads a final backslash as a line
+	// continuation, so such a path would name another directory.
+	if r := j.in.Root; strings.TrimSpace(r) != r || strings.HasSuffix(r, `\`) {
+		return errorf("root directory %q begins or ends with a blank, or ends with a backslash, which WorkingDirectory= cannot carry", r)
+	}
 	u.raw("WorkingDirectory", escapeSpecifiers(j.in.Root))
 	delete(env, "CINIT_PROCFILE")
 	delete(env, "CINIT_ROOT")

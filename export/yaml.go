@@ -48,7 +48,7 @@ func (e *emitter) field(f field, indent int, first, item bool) {
 	if !(first && item) {
 		e.b.WriteString(strings.Repeat(" ", indent))
 	}
-	e.b.WriteString(f.key + ":")
+	e.b.WriteString(yamlKey(f.key) + ":")
 	switch v := f.value.(type) {
 	case mapping:
 		if len(v) == 0 {
@@ -67,6 +67,25 @@ func (e *emitter) field(f field, indent int, first, item bool) {
 	default:
 		e.b.WriteString(" " + e.scalar(v) + "\n")
 	}
+}
+
+// yamlKey writes a key plain when every reader takes it for that string:
+// it starts with a letter or '_' and is not a YAML 1.1 boolean or a null.
+// A key made of a Procfile or app name may be neither: services named
+// "true", "no", "123" or "2024-01-01" (a YAML 1.1 timestamp) are quoted
+// like any value, or compose-go refused the file ("non-string key").
+func yamlKey(k string) string {
+	plain := k != "" && (k[0] == '_' || 'a' <= k[0]|0x20 && k[0]|0x20 <= 'z') && !strings.ContainsFunc(k, func(r rune) bool {
+		return !(r == '_' || r == '-' || r == '.' || r == '/' || '0' <= r && r <= '9' || 'a' <= r|0x20 && r|0x20 <= 'z')
+	})
+	switch strings.ToLower(k) {
+	case "y", "n", "yes", "no", "on", "off", "true", "false", "null":
+		plain = false
+	}
+	if plain {
+		return k
+	}
+	return quote(k)
 }
 
 // list writes the items of a block sequence.

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -122,5 +123,24 @@ func TestComposeYAMLTraps(t *testing.T) {
 	}
 	if v := proj.Services["web"].Environment["CINIT_PORT"]; *v != "22" || proj.Services["web"].Ports[0].Published != "22" {
 		t.Errorf("port %v %+v", *v, proj.Services["web"].Ports)
+	}
+	// Keys too: services named like a boolean, a null, a number or a
+	// YAML 1.1 timestamp (compose-go refused the file: "non-string key"),
+	// a dependency on one, and the app of the single layout.
+	p = newProject(t, "web: a\ntrue: b\nnull: c\n123: d\n1e3: e\n2024-01-01: f\n", map[string]string{})
+	out = filepath.Join(p.dir, "deploy")
+	p.export(t, "compose", out, "--image", "r/shop:1", "-a", "shop", "--after", "web=123+null", "-c", "all")
+	proj = loadCompose(t, out)
+	for _, name := range []string{"web", "true", "null", "123", "1e3", "2024-01-01"} {
+		if _, ok := proj.Services[name]; !ok {
+			t.Errorf("no service %q: %v", name, slices.Collect(maps.Keys(proj.Services)))
+		}
+	}
+	if d := proj.Services["web"].DependsOn; len(d) != 2 || d["123"].Condition == "" || d["null"].Condition == "" {
+		t.Errorf("depends_on %+v", d)
+	}
+	p.export(t, "compose", filepath.Join(p.dir, "single"), "--image", "r/shop:1", "-a", "true", "--layout", "single")
+	if proj = loadCompose(t, filepath.Join(p.dir, "single")); proj.Services["true"].Name != "true" {
+		t.Errorf("single layout: services %v", slices.Collect(maps.Keys(proj.Services)))
 	}
 }

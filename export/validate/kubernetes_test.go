@@ -270,14 +270,14 @@ func TestKubernetesMapping(t *testing.T) {
 }
 
 func TestKubernetesJobAndSingle(t *testing.T) {
-	p := newProject(t, "web: a\nseed: b\n", map[string]string{})
+	p := newProject(t, "web: a\nseed: b\napi: c\n", map[string]string{})
 	m := decodeKubernetes(t, p.export(t, "kubernetes", "-", "--image", "r/shop:1", "--oneshot", "seed", "-r", "seed=on-failure", "-m", "seed=3"))
 	m.check(t)
 	j := m.jobs["shop-seed"]
 	if j == nil || *j.Spec.BackoffLimit != 5 || *j.Spec.Completions != 3 || *j.Spec.Parallelism != 3 {
 		t.Fatalf("Job wrong: %+v", j)
 	}
-	ready := "web=exec:test \"$X\" = '100%',seed=file:/tmp/a b"
+	ready := "web=exec:test \"$X\" = '100%',api=file:/tmp/a b"
 	m = decodeKubernetes(t, p.export(t, "kubernetes", "-", "--image", "r/shop:1", "--layout", "single", "--oneshot", "seed",
 		"--ready", ready, "--after", "seed=web", "-c", "seed"))
 	m.check(t)
