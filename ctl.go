@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -87,6 +88,7 @@ type ctlClient struct {
 	root   string
 	stdout io.Writer
 	stderr io.Writer
+	help   string // the text of --help, once asked for
 
 	jsonOut bool          // status, logs: --json
 	noWait  bool          // restart, stop
@@ -96,13 +98,19 @@ type ctlClient struct {
 	quiet   bool          // probe -q
 	follow  bool          // logs -f
 	lines   int           // logs -n
+	color   string        // logs --color
+	stamps  bool          // logs -T
+	noStamp bool          // logs --no-timestamps
 	keys    string        // attach --detach-keys
 }
 
 // runControl runs a client command and returns its exit status.
 func runControl(cmd string, args []string, getenv func(string) string) int {
 	c := &ctlClient{cmd: cmd, stdout: os.Stdout, stderr: os.Stderr}
-	if err := c.parse(args, getenv); err != nil {
+	if err := c.parse(args, getenv); errors.Is(err, pflag.ErrHelp) {
+		fmt.Fprint(c.stdout, c.help)
+		return 0
+	} else if err != nil {
 		return c.usageFail(err)
 	}
 	return controlCommands[cmd](c)
@@ -124,11 +132,48 @@ func (c *ctlClient) parse(args []string, getenv func(string) string) error {
 		fs.StringVarP(&c.proc, "procfile", "f", procfile, "the Procfile")
 	}
 	c.defineFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := c.logsEnv(fs, getenv); err != nil {
+		return err
+	}
+	if err := fs.Parse(args); errors.Is(err, pflag.ErrHelp) {
+		c.help = commandHelp(c.cmd, fs)
+		return err
+	} else if err != nil {
 		return usagef("%s: %v", c.cmd, err)
 	}
 	c.names = fs.Args()
 	return c.checkArgs()
+}
+
+// logsEnv gives the flags of cinit logs their values from CINIT_COLOR and
+// CINIT_TIMESTAMPS, as cinit start's (a flag given beats them).
+func (c *ctlClient) logsEnv(fs *pflag.FlagSet, getenv func(string) string) error {
+	if c.cmd != "logs" {
+		return nil
+	}
+	if v := getenv("CINIT_COLOR"); v != "" {
+		fs.Set("color", v)
+	}
+	if v := getenv("CINIT_TIMESTAMPS"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return usagef("logs: bad value %q in CINIT_TIMESTAMPS: want true or false", v)
+		}
+		fs.Set(map[bool]string{true: "timestamps", false: "no-timestamps"}[on], "true")
+	}
+	return nil
+}
+
+// commandHelp is the text of cinit CMD --help: its line of cinit help,
+// then its flags.
+func commandHelp(cmd string, fs *pflag.FlagSet) string {
+	var synopsis []string
+	for line := range strings.Lines(usage) {
+		if word, _, _ := strings.Cut(strings.TrimPrefix(line, "  cinit "), " "); strings.HasPrefix(line, "  cinit ") && slices.Contains(strings.Split(word, "|"), cmd) {
+			synopsis = append(synopsis, line)
+		}
+	}
+	return "Usage:\n" + strings.Join(synopsis, "") + "\nFlags:\n" + fs.FlagUsages()
 }
 
 // defineFlags adds the flags of c.cmd.
@@ -153,6 +198,9 @@ func (c *ctlClient) defineFlags(fs *pflag.FlagSet) {
 		fs.BoolVarP(&c.follow, "follow", "f", false, "follow new lines")
 		fs.IntVarP(&c.lines, "lines", "n", 100, "how many past lines")
 		fs.BoolVar(&c.jsonOut, "json", false, "print JSON objects")
+		fs.StringVar(&c.color, "color", "auto", "auto, always or never (CINIT_COLOR, NO_COLOR)")
+		fs.BoolVarP(&c.stamps, "timestamps", "T", false, "HH:MM:SS before each line (CINIT_TIMESTAMPS; default on a terminal)")
+		fs.BoolVar(&c.noStamp, "no-timestamps", false, "never print timestamps")
 	case "attach":
 		defineAttachFlags(fs, c)
 	}
@@ -174,6 +222,9 @@ func (c *ctlClient) checkArgs() error {
 	case "logs":
 		if c.lines < 0 {
 			return usagef("logs: -n must not be negative")
+		}
+		if !slices.Contains([]string{"auto", "always", "never"}, c.color) {
+			return usagef("logs: bad value %q for --color (or CINIT_COLOR): want auto, always or never", c.color)
 		}
 	}
 	if c.cmd == "kill" {
@@ -457,11 +508,11 @@ func (c *ctlClient) quit() int {
 
 // logs prints the last lines of cinit's output and, with -f, follows
 // it until cinit's output ends. Color and timestamps follow the client's
-// own stdout, as cinit's do.
+// own stdout, as cinit's do, and the same flags and variables.
 func (c *ctlClient) logs() int {
 	tty := isTerminal(os.Stdout)
-	req := &control.Request{Lines: &c.lines, Follow: c.follow, Timestamps: tty,
-		Color: useColor(options{color: "auto"}, tty, os.Getenv)}
+	req := &control.Request{Lines: &c.lines, Follow: c.follow, Timestamps: (tty || c.stamps) && !c.noStamp,
+		Color: useColor(options{color: c.color}, tty, os.Getenv)}
 	if c.jsonOut {
 		req.Format = "json"
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -144,6 +145,14 @@ func TestControlStatusAndSelection(t *testing.T) {
 	}
 	ctl(t, dir, env, "ps", "worker").want(t, 0, "worker")
 	ctl(t, dir, env, "status", "--bogus").want(t, 2, "bogus")
+	// --help prints the command's line of cinit help and its flags.
+	for _, cmd := range []string{"status", "restart", "stop", "kill", "logs", "probe", "quit", "attach"} {
+		help := ctl(t, dir, env, cmd, "--help")
+		help.want(t, 0, "  cinit "+cmd)
+		if !strings.Contains(help.stdout, "--socket") || help.stderr != "" {
+			t.Errorf("cinit %s --help: %q %q", cmd, help.stdout, help.stderr)
+		}
+	}
 	r.signal(syscall.SIGTERM)
 	if code, _ := r.wait(); code != 0 {
 		t.Fatalf("cinit exited %d", code)
@@ -899,6 +908,27 @@ func TestControlLogs(t *testing.T) {
 		t.Errorf("logs --json line %q (%v)", lines[0], err)
 	}
 	ctl(t, dir, env, "logs", "nope").want(t, 4, "nope")
+	// Color and timestamps, off when stdout is no terminal, are asked
+	// for as cinit start's are: flags, and CINIT_* variables they beat.
+	stamped := regexp.MustCompile(`^[0-9]{2}:[0-9]{2}:[0-9]{2} cinit  \| chatty exited with code 0\n$`)
+	for _, tc := range []struct {
+		env           []string
+		args          []string
+		stamps, color bool
+	}{
+		{[]string{"CINIT_TIMESTAMPS=1"}, nil, true, false},
+		{[]string{"CINIT_TIMESTAMPS=1"}, []string{"--no-timestamps"}, false, false},
+		{nil, []string{"-T", "--color=always"}, true, true},
+		{[]string{"CINIT_COLOR=always"}, nil, false, true},
+		{[]string{"CINIT_COLOR=always"}, []string{"--color", "never"}, false, false},
+	} {
+		res := ctl(t, dir, append(env, tc.env...), append([]string{"logs", "-n", "1", "chatty"}, tc.args...)...)
+		plain := regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(res.stdout, "")
+		if res.code != 0 || stamped.MatchString(plain) != tc.stamps || strings.Contains(res.stdout, "\x1b[") != tc.color {
+			t.Errorf("logs %q with %q: %q", tc.args, tc.env, res.stdout)
+		}
+	}
+	ctl(t, dir, append(env, "CINIT_COLOR=sometimes"), "logs").want(t, 2, "CINIT_COLOR")
 
 	// A follower gets new lines, then the end of cinit's output.
 	follow := ctlCommand(t, dir, env, "logs", "-f", "-n", "1", "web")
