@@ -350,6 +350,7 @@ Flags (each also as an environment variable, which a flag beats):
   -v, --verbose             single-command mode: cinit's own messages on stderr (CINIT_VERBOSE)
       --instance N          run, ready: PORT and PS of instance N of the entry (CINIT_INSTANCE)
       --no-subreaper        leave orphans to the real init (CINIT_SUBREAPER=0)
+      --socket PATH|none    the control socket (CINIT_SOCKET; default under /run/cinit or the like)
 
 Export (cinit export; see README "Outgrowing one container"):
   -a, --app NAME            application name (default: the root directory's name)
@@ -362,7 +363,6 @@ Export (cinit export; see README "Outgrowing one container"):
       --user USER           systemd User= (default: root, with a warning)
       --strict              any warning is exit 1, nothing written
       --force               overwrite files cinit export did not write
-      --socket PATH|none    the control socket (CINIT_SOCKET; default under /run/cinit or the like)
 
 Process policies (lists: NAME=VALUE[,...] with all= as the default, or NAMES):
   -c, --can-die NAMES          their end does not stop the rest (CINIT_CAN_DIE)

@@ -266,6 +266,9 @@ func TestListenKeepsOtherFiles(t *testing.T) {
 	if b, err := os.ReadFile(procfile); err != nil || string(b) != "web: sleep 1\n" {
 		t.Errorf("the Procfile became %q, %v", b, err)
 	}
+	if _, err := os.Lstat(procfile + ".lock"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused path left Procfile.lock beside the Procfile: %v", err)
+	}
 	gem := filepath.Join(dir, "Gemfile")
 	os.WriteFile(gem+".lock", []byte("GEM\n  remote: x\n"), 0o644)
 	if _, err := Listen(gem); err == nil || !strings.Contains(err.Error(), "not a lock file") {

@@ -56,13 +56,16 @@ func Listen(path string) (*Listener, error) {
 	if len(path) > maxPath {
 		return nil, fmt.Errorf("control socket path %s is longer than %d bytes", path, maxPath)
 	}
+	if err := checkSocketPath(path); err != nil {
+		return nil, err // before the lock: no PATH.lock is made beside it
+	}
 	lock, err := takeLock(path)
 	if err != nil {
 		return nil, err
 	}
-	if st, err := os.Lstat(path); err == nil && st.Mode().Type() != os.ModeSocket {
+	if err := checkSocketPath(path); err != nil {
 		lock.Close()
-		return nil, fmt.Errorf("%s exists and is not a socket; give another path", path)
+		return nil, err
 	}
 	ln, err := bindReplace(path)
 	if err != nil {
@@ -76,6 +79,14 @@ func Listen(path string) (*Listener, error) {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
 	return &Listener{path: path, ln: ln, lock: lock, file: st}, nil
+}
+
+// checkSocketPath refuses a path that names something other than a socket.
+func checkSocketPath(path string) error {
+	if st, err := os.Lstat(path); err == nil && st.Mode().Type() != os.ModeSocket {
+		return fmt.Errorf("%s exists and is not a socket; give another path", path)
+	}
+	return nil
 }
 
 // takeLock opens and locks path+".lock" and writes the pid into it.
