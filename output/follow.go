@@ -192,7 +192,7 @@ func (f *Follower) next() ([]Record, int, bool) {
 	if f.posAt == start {
 		pos = f.pos
 	}
-	f.views = r.views(f.views[:0], i, nextRecords, nextBytes, true)
+	f.views = r.views(f.views[:0], i, start, nextRecords, nextBytes, true)
 	f.copying = true
 	r.mu.Unlock()
 	f.recs, f.buf, f.spans = f.recs[:0], f.buf[:0], f.spans[:0]
@@ -268,9 +268,10 @@ type view struct {
 }
 
 // views appends to vs the chunks from index i on, enough for maxRecs
-// lines or maxBytes bytes, pinning their blocks if pin is set; the caller
-// holds mu.
-func (r *ring) views(vs []view, i, maxRecs, maxBytes int, pin bool) []view {
+// lines from number at on, or maxBytes bytes, pinning their blocks if pin
+// is set; the caller holds mu. The lines of the first chunk before at do
+// not count: counted, they left Tail short of the newest lines.
+func (r *ring) views(vs []view, i int, at uint64, maxRecs, maxBytes int, pin bool) []view {
 	lines, size := 0, 0
 	for ; i < r.count && lines < maxRecs && size < maxBytes; i++ {
 		c := r.at(i)
@@ -278,7 +279,9 @@ func (r *ring) views(vs []view, i, maxRecs, maxBytes int, pin bool) []view {
 		if pin && c.blk != nil {
 			c.blk.pins++
 		}
-		lines += c.lines
+		if c.end() > at {
+			lines += int(c.end() - max(at, c.first))
+		}
 		size += c.n
 	}
 	return vs
@@ -349,7 +352,7 @@ func (r *ring) tailStart(n int) uint64 {
 // collect returns copies of the lines from number at on, at most
 // ringLines of them; the caller holds mu.
 func (r *ring) collect(at uint64) []Record {
-	vs := r.views(nil, r.find(at), ringLines, maxSpan, false)
+	vs := r.views(nil, r.find(at), at, ringLines, maxSpan, false)
 	recs, _, _, _, _ := copyOut(vs, nil, nil, nil, at, 0, ringLines, maxSpan, false)
 	return recs
 }

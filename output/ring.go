@@ -25,12 +25,17 @@ import (
 // rules as the Pipe). A large read is not even copied: the Pipe gives its
 // read buffer to the ring and takes another one from the pool, as it
 // would after going idle, and the ring puts the buffer back in the pool
-// when the chunk is dropped. A read is large when its chunk makes a
-// quarter of what the ring keeps for Tail, in lines (handoffLines) or in
-// bytes (handoffBytes), so that the buffers the ring holds still keep
-// 1000 lines. So when cinit's output runs at full speed, recording costs
-// one lock and no copy per read, and no work per line; smaller reads are
-// copied, at a time when the Pipe is waiting for its writer anyway.
+// when the chunk is dropped. A read is large when its chunk holds a
+// quarter of the lines the ring keeps for Tail (handoffLines), or fills
+// its buffer to 15/16 (handoffBytes): so the buffers the ring holds keep
+// 1000 lines, or lines that fill their memory. So when cinit's output
+// runs at full speed, recording costs one lock and no copy per read, and
+// no work per line; other reads are copied, at a time when the Pipe is
+// waiting for its writer anyway (a read of a few long lines is copied,
+// or the ring's 1 MiB would hold mostly empty buffers: 656-byte lines in
+// reads of 64 KiB kept 303 lines). A copy fills the room left in the
+// current block first, split at a line's end (splitForRoom), so that the
+// blocks hold lines end to end.
 //
 // Memory. The ring's memory is a list of blocks: the read buffers it was
 // given, and blocks it copies small chunks into, one after the other. The
@@ -52,7 +57,7 @@ const (
 	chunkCost    = int(unsafe.Sizeof(chunk{})) // bytes counted per chunk against followBytes
 	minStore     = 4 << 10                     // size of the first block
 	handoffLines = ringLines / 4               // a chunk of this many lines is worth a buffer
-	handoffBytes = 64 << 10                    // and so is one of this many bytes
+	handoffBytes = readSize - readSize/16      // and so is a buffer this full
 	minChunks    = 16                          // first length of the chunk queue
 )
 
@@ -170,25 +175,82 @@ func (r *ring) record(c chunk, b []byte, own *[readSize]byte) {
 	if own != nil {
 		c.blk = r.newBlock(readSize, own[:])
 		c.blk.pool = &readBufs
-	} else {
-		if len(b) > ringBytes && len(r.followers) == 0 {
-			// Tail keeps 1 MiB; a follower may fall 4 MiB behind, and a
-			// chunk is at most a read and the piece of a line before it.
-			// The lines cut came after every line held: those go too,
-			// or Tail would skip the cut ones in the middle.
-			first := c.first
-			if c, b = c.cut(b); c.first > first {
-				r.dropAll()
-			}
-		}
-		c.blk = r.space(len(b))
-		c.off = c.blk.used
-		copy(c.blk.buf[c.off:], b)
+		r.keep(c, len(b))
+		return
 	}
-	c.n = len(b)
-	c.blk.used = c.off + c.n
+	if len(b) > ringBytes && len(r.followers) == 0 {
+		// Tail keeps 1 MiB; a follower may fall 4 MiB behind, and a
+		// chunk is at most a read and the piece of a line before it.
+		// The lines cut came after every line held: those go too,
+		// or Tail would skip the cut ones in the middle.
+		first := c.first
+		if c, b = c.cut(b); c.first > first {
+			r.dropAll()
+		}
+	}
+	// A block counts whole against the ring's memory, so the room left in
+	// the current one is filled before another is taken: the first lines
+	// of a chunk that does not fit whole go there.
+	for {
+		head, rest, n, ok := r.splitForRoom(c, b)
+		if !ok {
+			break
+		}
+		r.copyIn(head, b[:n])
+		c, b = rest, b[n:]
+	}
+	r.copyIn(c, b)
+}
+
+// copyIn copies chunk c, whose bytes are b, into a block and keeps it.
+func (r *ring) copyIn(c chunk, b []byte) {
+	c.blk = r.space(len(b))
+	c.off = c.blk.used
+	copy(c.blk.buf[c.off:], b)
+	r.keep(c, len(b))
+}
+
+// keep queues c, whose n bytes are in c.blk from c.off.
+func (r *ring) keep(c chunk, n int) {
+	c.n = n
+	c.blk.used = c.off + n
 	c.blk.live++
 	r.add(c)
+}
+
+// splitForRoom splits c, whose bytes are b, when it does not fit in the
+// room left in the current block and at least one of its first lines
+// does: head is the lines that fit, its first n bytes, and rest the
+// others. Less room than minStore is not worth a chunk.
+func (r *ring) splitForRoom(c chunk, b []byte) (head, rest chunk, n int, ok bool) {
+	if r.cur == nil || c.src == nil {
+		return c, c, 0, false
+	}
+	room := len(r.cur.buf) - r.cur.used
+	if len(b) <= room || room < minStore {
+		return c, c, 0, false
+	}
+	k, n := c.take(b, room)
+	if k == 0 {
+		return c, c, 0, false
+	}
+	head = c
+	head.lines = k
+	head.split = bytes.LastIndexByte(b[:min(n, c.split+1)], '\n')
+	return head, c.after(k, n), n, true
+}
+
+// take returns how many of the first lines of c, whose bytes are b, fit
+// in room bytes, and where the lines after them start.
+func (c *chunk) take(b []byte, room int) (k, pos int) {
+	for k < c.lines {
+		_, next := c.next(b, pos)
+		if next > room {
+			break
+		}
+		k, pos = k+1, next
+	}
+	return k, pos
 }
 
 // add queues c, drops what is no longer needed and wakes the followers.
@@ -213,13 +275,19 @@ func (r *ring) add(c chunk) {
 // learns that it lost them.
 func (c chunk) cut(b []byte) (chunk, []byte) {
 	skipped, pos := c.fit(b, ringBytes)
-	c.lines -= skipped
+	return c.after(skipped, pos), b[pos:]
+}
+
+// after returns the chunk of the lines of c after its first k, which take
+// its first pos bytes.
+func (c chunk) after(k, pos int) chunk {
+	c.lines -= k
 	if c.split >= 0 {
 		c.split -= pos // below 0 once pos is past split: only pieces are left
 		c.split = max(c.split, -1)
 	}
-	c.first += uint64(skipped)
-	return c, b[pos:]
+	c.first += uint64(k)
+	return c
 }
 
 // fit returns how many of the first lines of c, whose bytes are b, must

@@ -3,6 +3,7 @@ package output
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"strings"
@@ -156,6 +157,90 @@ func TestRingBytes(t *testing.T) {
 		if size > ringBytes || len(recs) == 0 || ringSize(w) > ringBytes {
 			t.Errorf("%d lines, %d bytes, a buffer of %d bytes", len(recs), size, ringSize(w))
 		}
+	}
+}
+
+// TestRingKeepsLongLines writes bursts of 100 lines of 656 bytes, each
+// read on its own: 1000 of them take 656 KB, so Tail keeps 1000. Each
+// read took a whole 256 KiB buffer for its 64 KiB, and the ring kept 303.
+func TestRingKeepsLongLines(t *testing.T) {
+	var c capture
+	o := Options{Width: 1}
+	w := New(&c, o)
+	rp := newPipe(t, w, Label{Name: "a"}, Stdout, nil)
+	for burst := range 30 {
+		var b strings.Builder
+		for i := range 100 {
+			fmt.Fprintf(&b, "%04d %s\n", burst*100+i, strings.Repeat("x", 650))
+		}
+		writeAll(t, rp.in, b.String())
+		last := fmt.Sprintf("a | %04d ", burst*100+99)
+		for {
+			next := c.next()
+			if strings.Contains(c.String(), last) {
+				break
+			}
+			waitFor(t, next, "the burst's last line")
+		}
+	}
+	rp.finish(t)
+	w.Close()
+	if recs := checkTail(t, w, o, c.String(), 1000); len(recs) != 1000 {
+		t.Errorf("Tail(1000) has %d lines, want 1000", len(recs))
+	}
+	if n := held(w); n > ringBytes {
+		t.Errorf("the ring holds %d bytes", n)
+	}
+}
+
+// TestTailReachesNewestLines: a chunk of 2000 lines, then one of 50. Tail
+// starts in the first and must end with the second; counting the first
+// chunk's lines before its start as if they were returned, it stopped
+// after the first chunk and left out the 50 newest lines.
+func TestTailReachesNewestLines(t *testing.T) {
+	w := New(&capture{}, Options{})
+	defer w.Close()
+	src := &source{name: "a", stream: "stdout", limit: maxLine}
+	for _, n := range []int{2000, 50} {
+		var b []byte
+		for i := range n {
+			b = fmt.Appendf(b, "%d-%d\n", n, i)
+		}
+		w.logs.record(chunk{src: src, split: len(b) - 1, lines: n}, b, nil)
+	}
+	for _, n := range []int{100, 1000} {
+		recs := w.Tail(n)
+		if len(recs) != n || string(recs[n-1].Line) != "50-49" || string(recs[n-51].Line) != "2000-1999" {
+			t.Errorf("Tail(%d): %d lines, the last %q", n, len(recs), recs[len(recs)-1].Line)
+		}
+	}
+}
+
+// TestRingSplitsAtLineEnds sends lines of every length around a small
+// line limit (pieces included, "\r\n" too) in writes of every size, so
+// that chunks are split to fill blocks at every kind of line end: Tail
+// renders the end of the output exactly.
+func TestRingSplitsAtLineEnds(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var in strings.Builder
+	for i := 0; in.Len() < 600<<10; i++ {
+		in.WriteString(fmt.Sprintf("%d:", i) + strings.Repeat("y", rnd.IntN(350)))
+		in.WriteString([]string{"\n", "\r\n"}[rnd.IntN(2)])
+	}
+	var writes []string
+	for rest := in.String(); rest != ""; {
+		n := min(len(rest), 1+rnd.IntN(20000))
+		writes, rest = append(writes, rest[:n]), rest[n:]
+	}
+	var c capture
+	o := Options{Width: 1}
+	w := New(&c, o)
+	rp := newPipe(t, w, Label{Name: "a"}, Stdout, func(p *Pipe) { p.limit = 100 })
+	writeAll(t, rp.in, writes...)
+	rp.finish(t)
+	w.Close()
+	for _, n := range []int{1, 7, 500, 1000} {
+		checkTail(t, w, o, c.String(), n)
 	}
 }
 
