@@ -21,6 +21,7 @@ type options struct {
 	formation    string
 	port         int
 	portSet      bool
+	procfileSet  bool // -f or CINIT_PROCFILE named the Procfile
 	noPort       bool
 	timeout      time.Duration
 	color        string
@@ -206,6 +207,7 @@ func applyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
 func finish(inv *invocation, fs *pflag.FlagSet) error {
 	o := &inv.opts
 	o.portSet = fs.Changed("port")
+	o.procfileSet = fs.Changed("procfile")
 	settlePlatformFlags(o, fs)
 	switch {
 	case o.help:

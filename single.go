@@ -106,13 +106,18 @@ func entryPolicies(o options, entries []procfile.Entry) (map[string]supervisor.P
 
 // singlePlan reads what single-command mode takes from the Procfile: its
 // entries (only for `run`, which may name one), the root directory and the
-// env files. A missing Procfile is no error here: then only the -e files
-// are read, and the command runs in -d, or in cinit's own directory.
+// env files. A missing Procfile is no error here, unless `run` was told
+// where it is: then only the -e files are read, and the command runs in
+// -d, or in cinit's own directory.
 // `cinit -- CMD` never reads the entries, so a Procfile it does not use
 // cannot stop it.
 func singlePlan(o options, entries bool) (*plan, map[string]string, error) {
 	p := &plan{}
 	if _, err := os.Stat(o.procfile); errors.Is(err, fs.ErrNotExist) {
+		if entries && o.procfileSet {
+			// cinit run NAME would run NAME as a command: "not found".
+			return nil, nil, configError{fmt.Errorf("%s: no such Procfile (named by -f/--procfile or CINIT_PROCFILE)", o.procfile)}
+		}
 		p.dir = o.root
 		if err := checkDir(p.dir); err != nil {
 			return nil, nil, configError{err}

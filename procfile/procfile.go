@@ -106,6 +106,12 @@ func (p *parser) add(e Entry) {
 	if strings.HasSuffix(e.Command, `\`) {
 		p.warn(e.Line, `trailing "\" does not continue the line`)
 	}
+	switch e.Name {
+	case "cinit":
+		p.warn(e.Line, `process name "cinit" reads like cinit's own messages in the output`)
+	case "all":
+		p.warn(e.Line, `process name "all" cannot be named alone: "all" in the policy flags, -m and the control commands means every process`)
+	}
 	if strings.IndexByte(e.Command, 0) >= 0 && p.err == nil {
 		// execve takes C strings: such a command could never run.
 		p.err = fmt.Errorf("%s:%d: the command of %q contains a NUL byte", p.file, e.Line, e.Name)

@@ -102,6 +102,8 @@ func TestParseWarnings(t *testing.T) {
 		"just some words",  // 8
 		"\t",               // 9
 		"release: migrate", // 10
+		"cinit: x",         // 11
+		"all: y",           // 12
 	}, "\n")
 	entries, warnings, err := Parse("sub/Procfile", strings.NewReader(input))
 	if err != nil {
@@ -113,11 +115,13 @@ func TestParseWarnings(t *testing.T) {
 		`sub/Procfile:6: trailing "\" does not continue the line`,
 		`sub/Procfile:7: process name "-flag" starts with "-" and may be taken for a flag`,
 		`sub/Procfile:8: ignoring line that is not "name: command"`,
+		`sub/Procfile:11: process name "cinit" reads like cinit's own messages in the output`,
+		`sub/Procfile:12: process name "all" cannot be named alone: "all" in the policy flags, -m and the control commands means every process`,
 	}
 	if !slices.Equal(warnings, want) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(warnings, "\n"), strings.Join(want, "\n"))
 	}
-	wantEntries := []Entry{{"web", "serve", 1}, {"clock", `tick \`, 6}, {"-flag", "x", 7}, {"release", "migrate", 10}}
+	wantEntries := []Entry{{"web", "serve", 1}, {"clock", `tick \`, 6}, {"-flag", "x", 7}, {"release", "migrate", 10}, {"cinit", "x", 11}, {"all", "y", 12}}
 	if !slices.Equal(entries, wantEntries) {
 		t.Errorf("entries = %+v, want %+v", entries, wantEntries)
 	}
