@@ -5,9 +5,12 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/spf13/pflag"
 
@@ -63,16 +66,38 @@ func ready(inv invocation) int {
 	if c.Kind == "tcp" && c.Target == "" && t.Port == 0 {
 		return fail(usagef("ready: %s has no port: give tcp:PORT, or --for NAME of an entry with a PORT", inv.args[0]))
 	}
+	stop, caught := stopOnSignal()
+	t.Stop = stop
 	var ok bool
 	if inv.opts.wait {
 		ok = supervisor.Await(c, t, inv.opts.checkTimeout)
 	} else {
 		ok = supervisor.Probe(c, t, inv.opts.checkTimeout)
 	}
-	if !ok {
+	switch sig := caught(); {
+	case sig != 0:
+		return 128 + int(sig)
+	case !ok:
 		return 1
 	}
 	return 0
+}
+
+// stopOnSignal closes the returned channel at the first TERM, INT or HUP,
+// so that an exec check in flight is killed and reaped rather than left
+// running (a caller's timeout, ^C); caught returns that signal, or 0.
+// SIGKILL cannot be caught: a check left by it runs on (hence
+// --timeout, below the caller's).
+func stopOnSignal() (<-chan struct{}, func() syscall.Signal) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	stop := make(chan struct{})
+	var got atomic.Int32
+	go func() {
+		got.Store(int32((<-sigs).(syscall.Signal)))
+		close(stop)
+	}()
+	return stop, func() syscall.Signal { return syscall.Signal(got.Load()) }
 }
 
 // readyTarget settles the port, environment and directory of the check:

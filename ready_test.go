@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/cinit/cinit/internal/proctest"
 )
 
 // The three things an export relies on: cinit run applies the entry's
@@ -168,4 +170,26 @@ func TestReadyWait(t *testing.T) {
 func mustAtoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
+}
+
+// A cinit ready stopped by TERM (a caller's timeout) kills its exec check
+// and waits for it before it exits 143; the check used to run on, one
+// more leftover each time.
+func TestReadyStoppedTakesItsCheck(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "check.pid")
+	for _, wait := range []bool{false, true} {
+		os.Remove(pidFile)
+		args := []string{"ready", "exec:echo $$ > " + pidFile + ".new && mv " + pidFile + ".new " + pidFile + " && exec sleep 1000"}
+		if wait {
+			args = append(args, "--wait")
+		}
+		r := startCinit(t, dir, nil, args...)
+		waitUntil(t, "the check", func() bool { return exists(pidFile) })
+		pid := readPid(t, pidFile)
+		r.signal(syscall.SIGTERM)
+		if code, _ := r.wait(); code != 143 || proctest.Alive(pid) {
+			t.Errorf("--wait %v: exit %d, want 143; the check %d alive: %v", wait, code, pid, proctest.Alive(pid))
+		}
+	}
 }

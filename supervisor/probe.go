@@ -19,6 +19,7 @@ type Target struct {
 	Env   []string
 	Dir   string
 	Exits <-chan reaper.Exit
+	Stop  <-chan struct{} // closed to give up: a running exec check's group gets SIGKILL
 }
 
 // Probe runs one attempt of c as [Run] does for a process at t: tcp, http
@@ -60,11 +61,16 @@ func Await(c Check, t Target, timeout time.Duration) bool {
 			}
 			delay = min(delay, left)
 		}
-		time.Sleep(delay)
+		select {
+		case <-time.After(delay):
+		case <-t.Stop:
+			return false
+		}
 	}
 }
 
-// probeExec runs command at t and reports whether it exited 0 within limit.
+// probeExec runs command at t and reports whether it exited 0 within limit
+// (and before t.Stop); it returns once the command has been reaped.
 func probeExec(command string, t Target, limit time.Duration) bool {
 	pid, err := startExec(command, t)
 	if err != nil {
@@ -76,7 +82,7 @@ func probeExec(command string, t Target, limit time.Duration) bool {
 		defer timer.Stop()
 		expired = timer.C
 	}
-	ok := true
+	ok, stop := true, t.Stop
 	for {
 		select {
 		case e := <-t.Exits:
@@ -86,6 +92,9 @@ func probeExec(command string, t Target, limit time.Duration) bool {
 		case <-expired:
 			unix.Kill(-pid, syscall.SIGKILL)
 			ok, expired = false, nil
+		case <-stop:
+			unix.Kill(-pid, syscall.SIGKILL)
+			ok, stop = false, nil
 		}
 	}
 }
