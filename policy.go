@@ -303,8 +303,8 @@ func parseCheck(s string) (supervisor.Check, error) {
 	c := supervisor.Check{Kind: kind, Target: target}
 	switch {
 	case kind == "tcp":
-		if target != "" && !regexp.MustCompile(`^([^:]*:)?[0-9]{1,5}$`).MatchString(target) {
-			return c, fmt.Errorf("bad tcp check %q, want tcp:PORT or tcp:HOST:PORT", s)
+		if target != "" && !regexp.MustCompile(`^(\[[0-9A-Fa-f:.]+\]:|[^:\[\]]*:)?[0-9]{1,5}$`).MatchString(target) {
+			return c, fmt.Errorf("bad tcp check %q, want tcp:PORT, tcp:HOST:PORT or tcp:[IPv6]:PORT", s)
 		}
 		if i := strings.LastIndexByte(target, ':'); target != "" {
 			if port, _ := strconv.Atoi(target[i+1:]); port < 1 || port > 65535 {

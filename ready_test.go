@@ -117,6 +117,8 @@ func TestReadyChecks(t *testing.T) {
 	}{
 		{[]string{"tcp:" + open}, nil, 0},
 		{[]string{"tcp:127.0.0.1:" + open}, nil, 0},
+		{[]string{"tcp:[::1]:" + closed}, nil, 1},
+		{[]string{"tcp:[::1:" + open}, nil, 2},
 		{[]string{"tcp:" + closed}, nil, 1},
 		{[]string{"tcp"}, []string{"PORT=" + open}, 0},
 		{[]string{"--for", "web", "-p", strconv.Itoa(mustAtoi(open) - 100), "tcp"}, nil, 0},
