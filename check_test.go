@@ -23,6 +23,14 @@ func TestCheck(t *testing.T) {
 	if code, _, stderr := runCinit(t, dir, nil, "check"); code != 1 || !strings.Contains(stderr, "Procfile:2:") {
 		t.Fatalf("exit %d, stderr %q; want 1", code, stderr)
 	}
+	// Over 100 instances reach the next type's ports: a warning.
+	dir = writeProcfile(t, "web: a\nworker: b\n")
+	if code, _, stderr := runCinit(t, dir, nil, "check", "-m", "web=101"); code != 1 || !strings.Contains(stderr, "web.101 and worker both get PORT 5100") {
+		t.Fatalf("exit %d, stderr %q; want 1 and the shared port", code, stderr)
+	}
+	if code, _, stderr := runCinit(t, dir, nil, "check", "-m", "web=100"); code != 0 {
+		t.Fatalf("100 instances: exit %d, stderr %q", code, stderr)
+	}
 }
 
 // TestCheckReportsEveryProblem: a duplicate name does not hide the junk

@@ -79,6 +79,7 @@ func (p *plan) fill(o options, only []string, environ []string) error {
 		if err := checkPorts(p.instances, base, from); err != nil {
 			return err
 		}
+		p.warnings = append(p.warnings, sharedPorts(p.instances)...)
 	}
 	if p.policies, err = buildPolicies(o.policy, p.entries, p.instances); err != nil {
 		return err
@@ -190,6 +191,19 @@ func checkPorts(instances []procfile.Instance, base int, from string) error {
 		if in.Port > 65535 {
 			return usagef("the port of %s would be %d, over 65535: lower the base port %d (%s)", in.Name, in.Port, base, from)
 		}
+	}
+	return nil
+}
+
+// sharedPorts warns of the first two instances that get the same PORT: a
+// type runs over 100 instances into the ports of the type after it.
+func sharedPorts(instances []procfile.Instance) []string {
+	by := map[int]string{}
+	for _, in := range instances {
+		if other, ok := by[in.Port]; ok {
+			return []string{fmt.Sprintf("%s and %s both get PORT %d: a type of over 100 instances takes the ports of the next", other, in.Name, in.Port)}
+		}
+		by[in.Port] = in.Name
 	}
 	return nil
 }
