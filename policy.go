@@ -219,6 +219,9 @@ func (b *policyBuilder) stopSignals(f policyFlags) error {
 
 func (b *policyBuilder) afters(f policyFlags) error {
 	return forPairs("after", f.after, func(name, value string) error {
+		if value == "" { // web= starts web after nothing, whatever all= says
+			return b.update("after", name, func(p *supervisor.Policy) { p.After = nil })
+		}
 		deps := strings.Split(value, "+")
 		for _, d := range deps {
 			if !slices.Contains(b.types, d) {
@@ -234,7 +237,17 @@ func (b *policyBuilder) afters(f policyFlags) error {
 				uniq = append(uniq, d)
 			}
 		}
-		return b.update("after", name, func(p *supervisor.Policy) { p.After = uniq })
+		if name != "all" {
+			return b.update("after", name, func(p *supervisor.Policy) { p.After = uniq })
+		}
+		// all=db: every other type starts after db, and db after none
+		// of them (it was a cycle db -> db).
+		for _, t := range b.types {
+			if !slices.Contains(uniq, t) {
+				b.update("after", t, func(p *supervisor.Policy) { p.After = uniq })
+			}
+		}
+		return nil
 	})
 }
 

@@ -586,3 +586,16 @@ func TestHTTPWaitKeepsItsTimeout(t *testing.T) {
 		t.Errorf("exit %d after %v, want 1 within about 300ms", code, took)
 	}
 }
+
+// --after all=db starts every other type after db, and db after none of
+// them (it was refused as the cycle db -> db); NAME= exempts one type.
+func TestAfterAll(t *testing.T) {
+	dir := writeProcfile(t, "db: a\nweb: b\nworker: c\n")
+	code, lines, stderr := runCinit(t, dir, nil, "check", "--after", "all=db,worker=")
+	out := strings.Join(lines, "\n")
+	for _, want := range []string{"db      1      5000   -", "web     1      5100   after db", "worker  1      5200   -"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("exit %d (%s), no %q in:\n%s", code, stderr, want, out)
+		}
+	}
+}
