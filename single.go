@@ -94,12 +94,19 @@ func entryConfig(cfg supervisor.SingleConfig, o options, p *plan, index int, env
 	return cfg, nil
 }
 
-// entryPolicies validates the policy flags for a run of one entry, every
-// type counting as started (the formation does not apply to cinit run).
+// entryPolicies validates the policy flags and the formation for a run of
+// one entry, every type counting as started (the formation does not apply
+// to cinit run).
 func entryPolicies(o options, entries []procfile.Entry) (map[string]supervisor.Policy, error) {
 	all, err := procfile.Instances(entries, procfile.Formation{Default: 1}, 0, nil)
 	if err != nil {
 		return nil, usageError{err.Error()}
+	}
+	// The formation does not apply, but a bad one is as wrong here.
+	if formation, err := procfile.ParseFormation(o.formation); err != nil {
+		return nil, usagef("flag -m/--formation: %v", err)
+	} else if err := formation.Check(entries); err != nil {
+		return nil, usagef("flag -m/--formation: %v", err)
 	}
 	return buildPolicies(o.policy, entries, all)
 }

@@ -310,6 +310,7 @@ func TestConfigErrorsStartNothing(t *testing.T) {
 		{"instance 0", "a: touch started\n", "", []string{"run", "--instance", "0", "a"}, "bad value 0 for flag --instance: want 1 or more"},
 		{"empty env file name", "a: touch started\n", "", []string{"-e", "a.env,"}, `flag -e/--env: an empty file name ("a.env,")`},
 		{"no env file", "a: touch started\n", "", []string{"-e", ""}, "flag -e/--env: an empty file name"},
+		{"run: bad formation", "a: touch started\n", "", []string{"run", "-m", "nope=x", "a"}, "flag -m/--formation"},
 		{"run: missing Procfile", "a: touch started\n", "", []string{"run", "-f", "nope/Procfile", "a"}, "nope/Procfile: no such Procfile"},
 	}
 	envFiles := map[string]string{"a.env": "PORT=65000\n", "b.env": "X=1\n# the port\nexport PORT = 65500\n", "c.env": "PORT=80a\n"}
