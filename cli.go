@@ -45,9 +45,10 @@ type options struct {
 
 // invocation is a parsed command line.
 type invocation struct {
-	cmd  string   // start, run, exec (cinit -- CMD), check, version, help
-	args []string // process names (start), or the command (run, exec)
-	opts options
+	cmd   string   // start, run, exec (cinit -- CMD), check, version, help
+	args  []string // process names (start), or the command (run, exec)
+	opts  options
+	given []string // the flags on the command line (not from CINIT_*)
 }
 
 // usageError is a bad command line or flag value: exit 2, one line naming
@@ -158,6 +159,7 @@ func parseArgs(args []string, getenv func(string) string) (invocation, error) {
 		rest = fs.Args()
 	}
 	inv.args = rest
+	fs.Visit(func(f *pflag.Flag) { inv.given = append(inv.given, f.Name) })
 	if fs.Changed("timeout") {
 		inv.opts.checkTimeout = inv.opts.timeout // ready: never CINIT_TIMEOUT
 	}

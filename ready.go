@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -38,6 +39,22 @@ func checkSingleFlags(inv *invocation) error {
 		return usagef("ready: want one CHECK (tcp:PORT, http:URL, exec:COMMAND or file:PATH), got %d arguments", len(inv.args))
 	case inv.cmd == "ready" && o.instance > 0 && o.forName == "":
 		return usagef("flag --instance: needs --for NAME")
+	case inv.cmd == "ready" && o.forName == "":
+		return entryFlagsNeedFor(inv.given)
+	}
+	return nil
+}
+
+// entryFlagsNeedFor refuses the flags that describe the Procfile's
+// entries when cinit ready has no --for NAME: the check then runs in the
+// current environment and directory, and such a flag would be ignored.
+// Their CINIT_* forms are left alone: a container sets them for
+// everything.
+func entryFlagsNeedFor(given []string) error {
+	for _, name := range given {
+		if _, policy := policyEnv[name]; policy || slices.Contains([]string{"procfile", "root", "env", "formation", "port", "no-port"}, name) {
+			return usagef("flag --%s: cinit ready takes it with --for NAME only (without, the check runs in the current environment)", name)
+		}
 	}
 	return nil
 }

@@ -138,6 +138,9 @@ func TestReadyChecks(t *testing.T) {
 		{[]string{"--for", "db", "tcp"}, nil, 2},
 		{[]string{}, nil, 2},
 		{[]string{"tcp:1", "tcp:2"}, nil, 2},
+		{[]string{"-e", ".env", "tcp:" + open}, nil, 2},             // ignored without --for: refused
+		{[]string{"--oneshot", "web", "tcp:" + open}, nil, 2},       // the same
+		{[]string{"tcp:" + open}, []string{"CINIT_ONESHOT=web"}, 0}, // a variable is left alone
 	} {
 		code, _, stderr := runCinit(t, dir, tc.env, append([]string{"ready"}, tc.args...)...)
 		if code != tc.want {
