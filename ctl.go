@@ -132,34 +132,39 @@ func (c *ctlClient) parse(args []string, getenv func(string) string) error {
 		fs.StringVarP(&c.proc, "procfile", "f", procfile, "the Procfile")
 	}
 	c.defineFlags(fs)
-	if err := c.logsEnv(fs, getenv); err != nil {
-		return err
-	}
 	if err := fs.Parse(args); errors.Is(err, pflag.ErrHelp) {
 		c.help = commandHelp(c.cmd, fs)
 		return err
 	} else if err != nil {
 		return usagef("%s: %v", c.cmd, err)
 	}
+	if err := c.logsEnv(fs, getenv); err != nil {
+		return err
+	}
 	c.names = fs.Args()
 	return c.checkArgs()
 }
 
-// logsEnv gives the flags of cinit logs their values from CINIT_COLOR and
-// CINIT_TIMESTAMPS, as cinit start's (a flag given beats them).
+// logsEnv gives the flags of cinit logs that the command line left out
+// their values from CINIT_COLOR and CINIT_TIMESTAMPS, as cinit start's,
+// and refuses -T with --no-timestamps, as start does.
 func (c *ctlClient) logsEnv(fs *pflag.FlagSet, getenv func(string) string) error {
 	if c.cmd != "logs" {
 		return nil
 	}
-	if v := getenv("CINIT_COLOR"); v != "" {
-		fs.Set("color", v)
+	stamps := fs.Changed("timestamps") || fs.Changed("no-timestamps")
+	if c.stamps && c.noStamp {
+		return usagef("logs: flags -T/--timestamps and --no-timestamps contradict each other")
 	}
-	if v := getenv("CINIT_TIMESTAMPS"); v != "" {
+	if v := getenv("CINIT_COLOR"); v != "" && !fs.Changed("color") {
+		c.color = v
+	}
+	if v := getenv("CINIT_TIMESTAMPS"); v != "" && !stamps {
 		on, err := strconv.ParseBool(v)
 		if err != nil {
 			return usagef("logs: bad value %q in CINIT_TIMESTAMPS: want true or false", v)
 		}
-		fs.Set(map[bool]string{true: "timestamps", false: "no-timestamps"}[on], "true")
+		c.stamps, c.noStamp = on, !on
 	}
 	return nil
 }

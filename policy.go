@@ -243,9 +243,11 @@ func (b *policyBuilder) afters(f policyFlags) error {
 		// all=db: every other type starts after db, and db after none
 		// of them (it was a cycle db -> db).
 		for _, t := range b.types {
-			if !slices.Contains(uniq, t) {
-				b.update("after", t, func(p *supervisor.Policy) { p.After = uniq })
+			deps := uniq
+			if slices.Contains(uniq, t) {
+				deps = nil // and a second all= replaces the first for it too
 			}
+			b.update("after", t, func(p *supervisor.Policy) { p.After = deps })
 		}
 		return nil
 	})
@@ -273,7 +275,7 @@ func (b *policyBuilder) readies(f policyFlags) error {
 func checkPortless(policies map[string]supervisor.Policy) error {
 	for _, name := range slices.Sorted(maps.Keys(policies)) {
 		if c := policies[name].Ready; c.Kind == "tcp" && c.Target == "" {
-			return usagef("flag --ready: %s=tcp checks the port cinit gives it, and -N/--no-port gives none: name one (tcp:PORT)", name)
+			return usagef("flag --ready: a bare tcp check (%s's) checks the port cinit gives the process, and -N/--no-port gives none: name one (tcp:PORT)", name)
 		}
 	}
 	return nil

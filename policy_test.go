@@ -242,7 +242,7 @@ func TestRestartBackoffAndGiveUp(t *testing.T) {
 		t.Errorf("%d give-up messages:\n%s", n, tail(lines))
 	}
 	evs := events(t, lines)
-	if i := slices.IndexFunc(evs, func(e event) bool { return e.Line == "a restarted 5 times within 1m0s, giving up" }); i < 0 || i+1 >= len(evs) || evs[i+1].Line != "stopping all processes" {
+	if i := slices.IndexFunc(evs, func(e event) bool { return e.Line == "a restarted 5 times within 1m0s, giving up" }); i < 0 || i+1 >= len(evs) || evs[i+1].Line != "a gave up, stopping all processes" {
 		t.Errorf("no give-up message followed by the teardown's:\n%s", tail(lines))
 	}
 }
@@ -371,6 +371,10 @@ func TestReadyTimeoutIs124(t *testing.T) {
 	code, lines, _ := runCinit(t, dir, nil, "--ready", "a=file:never-created", "--ready-timeout", "300ms")
 	if code != 124 {
 		t.Fatalf("exit %d, want 124:\n%s", code, tail(lines))
+	}
+	// Why, then the teardown with its reason.
+	if i := indexOf(lines, "cinit", "a was not ready within 300ms"); i < 0 || indexOf(lines, "cinit", "a was not ready in time, stopping all processes") != i+1 {
+		t.Errorf("no reason, or not before the teardown:\n%s", tail(lines))
 	}
 }
 
@@ -530,7 +534,7 @@ func TestReadyPolicyConflicts(t *testing.T) {
 		want string
 	}{
 		{[]string{"--oneshot", "migrate", "--ready", "migrate=file:/"}, "flag --ready: migrate is a oneshot"},
-		{[]string{"-N", "--ready", "web=tcp"}, "flag --ready: web=tcp checks the port"},
+		{[]string{"-N", "--ready", "web=tcp"}, "flag --ready: a bare tcp check (web's) checks the port"},
 	} {
 		code, lines, stderr := runCinit(t, dir, nil, tc.args...)
 		if code != 2 || !strings.Contains(stderr, tc.want) || len(lines) > 0 {
@@ -594,6 +598,14 @@ func TestAfterAll(t *testing.T) {
 	code, lines, stderr := runCinit(t, dir, nil, "check", "--after", "all=db,worker=")
 	out := strings.Join(lines, "\n")
 	for _, want := range []string{"db      1      5000   -", "web     1      5100   after db", "worker  1      5200   -"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("exit %d (%s), no %q in:\n%s", code, stderr, want, out)
+		}
+	}
+	// A second all= replaces the first, for the type it left out too.
+	code, lines, stderr = runCinit(t, dir, nil, "check", "--after", "all=db,all=worker")
+	out = strings.Join(lines, "\n")
+	for _, want := range []string{"db      1      5000   after worker", "web     1      5100   after worker", "worker  1      5200   -"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("exit %d (%s), no %q in:\n%s", code, stderr, want, out)
 		}

@@ -37,7 +37,7 @@ func single(inv invocation) int {
 // environ is cinit's inherited environment, which wins over the env files.
 func singleConfig(inv invocation, environ []string) (supervisor.SingleConfig, error) {
 	o := inv.opts
-	p, fileEnv, err := singlePlan(o, inv.cmd == "run")
+	p, fileEnv, err := singlePlan(o, inv.cmd == "run", inv.cmd == "run" && len(inv.args) == 1)
 	if err != nil {
 		return supervisor.SingleConfig{}, err
 	}
@@ -113,15 +113,16 @@ func entryPolicies(o options, entries []procfile.Entry) (map[string]supervisor.P
 
 // singlePlan reads what single-command mode takes from the Procfile: its
 // entries (only for `run`, which may name one), the root directory and the
-// env files. A missing Procfile is no error here, unless `run` was told
-// where it is: then only the -e files are read, and the command runs in
-// -d, or in cinit's own directory.
+// env files. A missing Procfile is no error here (then only the -e files
+// are read, and the command runs in -d, or in cinit's own directory),
+// unless named is set (`run` of one word, which may name an entry) and
+// -f or CINIT_PROCFILE said where the Procfile is.
 // `cinit -- CMD` never reads the entries, so a Procfile it does not use
 // cannot stop it.
-func singlePlan(o options, entries bool) (*plan, map[string]string, error) {
+func singlePlan(o options, entries, named bool) (*plan, map[string]string, error) {
 	p := &plan{}
 	if _, err := os.Stat(o.procfile); errors.Is(err, fs.ErrNotExist) {
-		if entries && o.procfileSet {
+		if named && o.procfileSet {
 			// cinit run NAME would run NAME as a command: "not found".
 			return nil, nil, configError{fmt.Errorf("%s: no such Procfile (named by -f/--procfile or CINIT_PROCFILE)", o.procfile)}
 		}

@@ -319,6 +319,12 @@ func TestRunWithoutProcfile(t *testing.T) {
 	if want := []string{"FROM_DOTENV=<unset>", "FROM_EXTRA=yes"}; code != 0 || !slices.Equal(lines, want) {
 		t.Fatalf("exit %d, stdout %q, want %q; stderr %q", code, lines, want, stderr)
 	}
+	// A Procfile named by CINIT_PROCFILE that is not there stops only a
+	// run of one word, which may name an entry; a command runs.
+	code, lines, stderr = runCinit(t, dir, []string{"CINIT_PROCFILE=nope/Procfile"}, "run", "--", exe(), "printenv", "FROM_EXTRA")
+	if code != 0 || !slices.Equal(lines, []string{"FROM_EXTRA=<unset>"}) {
+		t.Errorf("run -- CMD ARG: exit %d, stdout %q, stderr %q", code, lines, stderr)
+	}
 }
 
 // The terminal (tini's isolate_child; README, "Single-command mode").

@@ -230,6 +230,13 @@ func (r *ring) splitForRoom(c chunk, b []byte) (head, rest chunk, n int, ok bool
 	if len(b) <= room || room < minStore {
 		return c, c, 0, false
 	}
+	return c.splitAt(b, room)
+}
+
+// splitAt splits c, whose bytes are b, after the lines that fit in room
+// bytes: head is those lines, their n bytes, and rest the others. It
+// reports false when not even the first line fits.
+func (c chunk) splitAt(b []byte, room int) (head, rest chunk, n int, ok bool) {
 	k, n := c.take(b, room)
 	if k == 0 {
 		return c, c, 0, false

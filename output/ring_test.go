@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -216,10 +217,64 @@ func TestTailReachesNewestLines(t *testing.T) {
 	}
 }
 
+// chunkLines cuts the lines of chunk c, whose bytes are b, as Tail does.
+func chunkLines(c chunk, b []byte) []string {
+	var out []string
+	for i, pos := 0, 0; i < c.lines; i++ {
+		var line []byte
+		line, pos = c.next(b, pos)
+		out = append(out, string(line))
+	}
+	return out
+}
+
+// TestChunkSplitAt splits chunks of lines around a small limit (pieces,
+// "\r\n", empty lines, a line of exactly the limit, pieces of a line not
+// yet ended after the last '\n') at every room smaller than the chunk:
+// the head's lines and then the rest's are the chunk's, in order.
+func TestChunkSplitAt(t *testing.T) {
+	const limit = 10
+	rnd := rand.New(rand.NewPCG(3, 4))
+	src := &source{name: "a", stream: "stdout", limit: limit}
+	for round := range 200 {
+		var b []byte
+		for range 1 + rnd.IntN(8) {
+			b = append(b, strings.Repeat("x", rnd.IntN(3*limit+2))...)
+			b = append(b, []string{"\n", "\r\n", "\r\r\n"}[rnd.IntN(3)]...)
+		}
+		split := len(b) - 1
+		b = append(b, strings.Repeat("p", limit*rnd.IntN(3))...) // pieces of an unfinished line
+		c := chunk{src: src, split: split, lines: 1 << 20}
+		lines := 0
+		for pos := 0; pos < len(b); lines++ {
+			_, pos = c.next(b, pos)
+		}
+		c.lines = lines
+		want := chunkLines(c, b)
+		for room := range len(b) {
+			head, rest, n, ok := c.splitAt(b, room)
+			if !ok {
+				if _, end := c.next(b, 0); end <= room {
+					t.Fatalf("round %d, room %d: no split, though the first line takes %d bytes", round, room, end)
+				}
+				continue
+			}
+			if n > room || head.lines+rest.lines != c.lines || rest.first != c.first+uint64(head.lines) {
+				t.Fatalf("round %d, room %d: %d bytes, %d+%d lines of %d", round, room, n, head.lines, rest.lines, c.lines)
+			}
+			got := append(chunkLines(head, b[:n:n]), chunkLines(rest, b[n:])...) // b[:n:n]: nothing of rest behind the head, as in a block
+			if !slices.Equal(got, want) {
+				t.Fatalf("round %d, room %d (split at %d of %q):\n got %q\nwant %q", round, room, n, b, got, want)
+			}
+		}
+	}
+}
+
 // TestRingSplitsAtLineEnds sends lines of every length around a small
-// line limit (pieces included, "\r\n" too) in writes of every size, so
-// that chunks are split to fill blocks at every kind of line end: Tail
-// renders the end of the output exactly.
+// line limit (pieces included, "\r\n" too) in writes of every size, each
+// printed before the next is written, so that every read is copied and
+// chunks are split to fill blocks at every kind of line end: Tail has the
+// lines asked for and renders the end of the output exactly.
 func TestRingSplitsAtLineEnds(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 2))
 	var in strings.Builder
@@ -229,18 +284,30 @@ func TestRingSplitsAtLineEnds(t *testing.T) {
 	}
 	var writes []string
 	for rest := in.String(); rest != ""; {
-		n := min(len(rest), 1+rnd.IntN(20000))
+		n := min(len(rest), 1+rnd.IntN(8000)) // under 250 lines: copied, never handed over
 		writes, rest = append(writes, rest[:n]), rest[n:]
 	}
 	var c capture
 	o := Options{Width: 1}
 	w := New(&c, o)
 	rp := newPipe(t, w, Label{Name: "a"}, Stdout, func(p *Pipe) { p.limit = 100 })
-	writeAll(t, rp.in, writes...)
+	ended := 0 // lines whose '\n' was written
+	for _, ch := range writes {
+		writeAll(t, rp.in, ch)
+		if n := strings.Count(ch, "\n"); n > 0 {
+			ended += n
+			last := fmt.Sprintf("a | %d:", ended-1)
+			for next := c.next(); !strings.Contains(c.String(), last); next = c.next() {
+				waitFor(t, next, "the write's last line")
+			}
+		}
+	}
 	rp.finish(t)
 	w.Close()
 	for _, n := range []int{1, 7, 500, 1000} {
-		checkTail(t, w, o, c.String(), n)
+		if recs := checkTail(t, w, o, c.String(), n); len(recs) != n {
+			t.Errorf("Tail(%d) has %d lines", n, len(recs))
+		}
 	}
 }
 

@@ -64,20 +64,49 @@ func Where(key string, paths ...string) string {
 }
 
 // definedAt returns the number of the last line of data that assigns key
-// ("KEY=", "export KEY =", "KEY:"), or 0.
+// ("KEY=", "export KEY =", "KEY:"), or 0. Lines inside a quoted value
+// that spans lines are the value's, not assignments.
 func definedAt(data []byte, key string) int {
 	found := 0
+	var open byte // the quote of a value still open at the line's end
 	for i, line := range strings.Split(string(data), "\n") {
+		if open != 0 {
+			if closesQuote(line, open) {
+				open = 0
+			}
+			continue
+		}
 		line = strings.TrimLeftFunc(line, isEnvSpaceRune)
 		if rest, ok := strings.CutPrefix(line, "export"); ok && rest != "" && isEnvSpace(rest[0]) {
 			line = strings.TrimLeftFunc(rest, isEnvSpaceRune)
 		}
-		rest, ok := strings.CutPrefix(line, key)
-		if rest = strings.TrimLeftFunc(rest, isEnvSpaceRune); ok && rest != "" && (rest[0] == '=' || rest[0] == ':') {
+		eq := strings.IndexAny(line, "=:")
+		if eq < 0 {
+			continue
+		}
+		name, value := line[:eq], line[eq+1:]
+		if strings.TrimRightFunc(name, isEnvSpaceRune) == key {
 			found = i + 1
+		}
+		if v := strings.TrimLeftFunc(value, isEnvSpaceRune); v != "" && (v[0] == '"' || v[0] == '\'') && !closesQuote(v[1:], v[0]) {
+			open = v[0]
 		}
 	}
 	return found
+}
+
+// closesQuote reports whether s holds the quote q that ends a value (a
+// double quote not escaped by a backslash; any single quote).
+func closesQuote(s string, q byte) bool {
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && q == '"':
+			i++
+		case s[i] == q:
+			return true
+		}
+	}
+	return false
 }
 
 // isEnvSpaceRune is isEnvSpace for strings.TrimLeftFunc.

@@ -200,3 +200,37 @@ func FuzzParseEnv(f *testing.F) {
 		}
 	})
 }
+
+// TestWhere: the file and line of the definition ReadEnv keeps, past the
+// lines of a quoted value that spans lines (one of them reading like an
+// assignment of the same variable).
+func TestWhere(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	a := write("a.env", "PORT=1\nexport PORT = 2\nX=y\n")
+	b := write("b.env", "PORT=abc\nMSG=\"hello\nPORT=9\n\"\nQ='a'\n")
+	c := write("c.env", "# none here\nY: z\n")
+	d := write("d.env", "PORT: 7\nA=\"x \\\" y\nPORT=8\"\n")
+	for _, tc := range []struct {
+		paths []string
+		want  string
+	}{
+		{[]string{a}, a + ":2"},
+		{[]string{b}, b + ":1"},
+		{[]string{a, c}, a + ":2"},
+		{[]string{c, b}, b + ":1"},
+		{[]string{d}, d + ":1"},
+		{[]string{c}, ""},
+		{[]string{filepath.Join(dir, "missing.env")}, ""},
+	} {
+		if got := Where("PORT", tc.paths...); got != tc.want {
+			t.Errorf("Where(PORT, %q) = %q, want %q", tc.paths, got, tc.want)
+		}
+	}
+}

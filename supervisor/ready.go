@@ -136,7 +136,9 @@ func (u *unit) needsReadiness() bool {
 // arms the ready timeout. Every run is checked: the client of cinit
 // restart learns when it is ready, and status and probe do not call an
 // automatic restart ready before its check passed (what starts after it
-// keeps running meanwhile: u.ready stays latched).
+// keeps running meanwhile: u.ready stays latched). The ready timeout is
+// for a process that was never ready, or that cinit restart started: an
+// automatic restart of one that was is not timed, as it never was.
 func (s *supervisor) watchReadiness(u *unit) {
 	if !u.needsReadiness() {
 		s.setReady(u)
@@ -146,7 +148,7 @@ func (s *supervisor) watchReadiness(u *unit) {
 		u.checkDelay = firstPoll
 		s.scheduleCheck(u)
 	}
-	if s.cfg.ReadyTimeout > 0 {
+	if s.cfg.ReadyTimeout > 0 && (!u.ready || u.ctl.manual) {
 		gen := u.gen
 		s.after(s.cfg.ReadyTimeout, func() { s.readyTimeout(u, gen) })
 	}
@@ -183,7 +185,7 @@ func (s *supervisor) readyTimeout(u *unit, gen int) {
 		s.abandonDependents()
 		return
 	}
-	s.endWith(u, 124, "stopping all processes") // the line above said why
+	s.endWith(u, 124, u.inst.Name+" was not ready in time, stopping all processes")
 }
 
 // scheduleCheck runs u's check after the current poll interval.

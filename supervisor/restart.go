@@ -39,7 +39,7 @@ func (s *supervisor) restart(u *unit) {
 		u.state, u.failed = over, true
 		why := fmt.Sprintf("%s restarted %d times within %v, giving up", u.inst.Name, maxRestarts, restartWindow)
 		s.event(output.Event{Kind: "failed", Process: u.inst.Name, Text: why})
-		s.endWith(u, u.exit.Code, "stopping all processes") // the line above said why
+		s.endWith(u, u.exit.Code, u.inst.Name+" gave up, stopping all processes")
 		return
 	}
 	u.state, u.since, u.ctl.nextStart = backoff, time.Now(), time.Now().Add(delay)
