@@ -327,16 +327,37 @@ func TestRunWithoutProcfile(t *testing.T) {
 	}
 }
 
+// An exec that fails after the child took the terminal's foreground gives
+// it back: the shell that ran cinit owns its terminal again, where it was
+// left in the background of a dead group.
+func TestSingleExecFailureGivesTheTerminalBack(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.sh")
+	os.WriteFile(bad, []byte("#!/nonexistent/interpreter\n"), 0o755)
+	// Fields 5 and 8 of /proc/PID/stat: the shell's group and the
+	// terminal's foreground group.
+	script := `"$0" -- "$1"; echo "exit $?"; awk '{print "groups", $5, $8}' /proc/$$/stat`
+	cmd := exec.Command("sh", "-c", script, cinitBin, bad)
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
+	text, _ := runOnTerminal(t, cmd)
+	var own, fg int
+	if i := strings.Index(text, "groups "); i < 0 || !strings.Contains(text, "exit 127") {
+		t.Fatalf("no exit 127 and groups in %q", text)
+	} else if _, err := fmt.Sscanf(text[i:], "groups %d %d", &own, &fg); err != nil || own != fg {
+		t.Fatalf("the shell's group %d, the terminal's foreground %d (%v): %q", own, fg, err, text)
+	}
+}
+
 // The terminal (tini's isolate_child; README, "Single-command mode").
 
-func TestSingleCommandGetsTerminalForeground(t *testing.T) {
+// runOnTerminal runs cmd as the leader of a session whose controlling
+// terminal is a new pty, as docker run -t runs a container's first
+// process (its group is then the foreground group), and returns what it
+// printed there once it has exited.
+func runOnTerminal(t *testing.T, cmd *exec.Cmd) (string, error) {
+	t.Helper()
 	master, slave := openPty(t)
-	mark := filepath.Join(t.TempDir(), "mark")
-	cmd := exec.Command(cinitBin, "-t", "1h", "--", exe(), "foreground", mark)
-	cmd.Env = append(os.Environ(), "CINIT_TEST_HELPER=1", "GORACE=atexit_sleep_ms=0")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	// cinit leads a session whose controlling terminal is the pty, as in
-	// docker run -t; its group is then the foreground group.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -351,9 +372,16 @@ func TestSingleCommandGetsTerminalForeground(t *testing.T) {
 	case err = <-errc:
 	case <-time.After(hangLimit):
 		cmd.Process.Kill()
-		t.Fatal("cinit did not exit")
+		t.Fatalf("%s did not exit", cmd.Path)
 	}
-	text := <-out
+	return <-out, err
+}
+
+func TestSingleCommandGetsTerminalForeground(t *testing.T) {
+	mark := filepath.Join(t.TempDir(), "mark")
+	cmd := exec.Command(cinitBin, "-t", "1h", "--", exe(), "foreground", mark)
+	cmd.Env = append(os.Environ(), "CINIT_TEST_HELPER=1", "GORACE=atexit_sleep_ms=0")
+	text, err := runOnTerminal(t, cmd)
 	if err != nil || !strings.Contains(text, "foreground true") {
 		t.Fatalf("%v; the child did not own the terminal: %q", err, text)
 	}
@@ -468,8 +496,17 @@ func startInit(t *testing.T, dir string, env []string, args ...string) *procRun 
 }
 
 // signalInit sends sig to cinit from outside its PID namespace, as docker
-// stop does: cinit is unshare's only child.
+// stop does.
 func (r *procRun) signalInit(sig syscall.Signal) {
+	r.t.Helper()
+	if err := syscall.Kill(r.initPid(), sig); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// initPid is the pid, outside its namespace, of the cinit startInit ran:
+// unshare's only child.
+func (r *procRun) initPid() int {
 	r.t.Helper()
 	pid := r.cmd.Process.Pid
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
@@ -478,9 +515,7 @@ func (r *procRun) signalInit(sig syscall.Signal) {
 		r.t.Fatalf("cinit's pid: %q, %v", data, err)
 	}
 	n, _ := strconv.Atoi(fields[0])
-	if err := syscall.Kill(n, sig); err != nil {
-		r.t.Fatal(err)
-	}
+	return n
 }
 
 // rawKey is where waitOutput keeps its place in procRun.next; it cannot be

@@ -73,7 +73,7 @@ type SingleConfig struct {
 // rest (tini#180, dumb-init#212), RunSingle returns only when no descendant
 // is left. The status of a leftover never counts.
 func RunSingle(cfg SingleConfig, exits <-chan reaper.Exit, sigs signals.Channels) int {
-	s := &singleRun{cfg: cfg, exits: exits, sigs: sigs}
+	s := &singleRun{cfg: cfg, exits: exits, sigs: sigs, ownProc: procIsOwn()}
 	if cfg.NoSubreaper && !cfg.Init {
 		s.strays = reaper.NewStrays()
 	}
@@ -104,9 +104,10 @@ func (s *singleRun) status() int {
 // singleRun is the state of one [RunSingle].
 type singleRun struct {
 	// Immutable:
-	cfg   SingleConfig
-	exits <-chan reaper.Exit
-	sigs  signals.Channels
+	cfg     SingleConfig
+	exits   <-chan reaper.Exit
+	sigs    signals.Channels
+	ownProc bool // /proc shows cinit's own PID namespace
 
 	// State owned by the loop's goroutine:
 	pid       int            // CMD's pid, which is also its process group
@@ -142,7 +143,10 @@ func (s *singleRun) start() (int, error) {
 		pid, err = s.fork("/bin/sh", append([]string{"/bin/sh", path}, argv[1:]...), env)
 	}
 	if err != nil {
-		s.fg = false
+		// The child took the terminal's foreground before its exec
+		// failed: give it back, or the shell that ran cinit is left
+		// in the background of its own terminal.
+		s.releaseTerminal()
 		return execFailure(argv[0], err)
 	}
 	s.pid = pid
@@ -253,9 +257,23 @@ func (s *singleRun) step() {
 }
 
 // finished reports whether CMD was reaped and no descendant of cinit is
-// left (the rule of package reaper: the most recent exit has Last set).
+// left (the rule of package reaper: the most recent exit has Last set),
+// nor, as PID 1, a process that entered the container from outside.
 func (s *singleRun) finished() bool {
-	return s.reaped && s.childless && s.straysGone()
+	return s.reaped && s.childless && s.straysGone() && !s.othersLeft()
+}
+
+// othersLeft reports whether, cinit being PID 1, a process that entered
+// the container from outside is left (see othersInNamespace); the poll
+// looks again while one is.
+func (s *singleRun) othersLeft() bool {
+	if !s.cfg.Init || !s.ownProc || !othersInNamespace() {
+		return false
+	}
+	if s.tick == nil {
+		s.tick = time.NewTicker(strayPollEvery)
+	}
+	return true
 }
 
 // onExit handles one reaped pid: CMD's exit, or a leftover's, whose status
@@ -278,7 +296,7 @@ func (s *singleRun) onExit(e reaper.Exit) {
 	}
 	s.releaseTerminal()
 	s.noteReaped()
-	if !e.Last || !s.straysGone() {
+	if !e.Last || !s.straysGone() || s.othersLeft() {
 		s.stopLeftovers()
 	}
 }

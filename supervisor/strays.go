@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"os"
 	"slices"
 	"time"
 
@@ -22,9 +23,14 @@ const strayPollEvery = 100 * time.Millisecond
 
 // noneLeft reports whether no descendant of cinit is known to be left:
 // the reaper found no child and, without a subreaper, every recorded group
-// and process is gone.
+// and process is gone; as PID 1, no process that entered the container
+// from outside is left either (see othersInNamespace).
 func (s *supervisor) noneLeft() bool {
 	if !s.childless {
+		return false
+	}
+	if s.cfg.Init && s.ownProc && othersInNamespace() {
+		s.pollOthers()
 		return false
 	}
 	if s.strays == nil {
@@ -32,6 +38,32 @@ func (s *supervisor) noneLeft() bool {
 	}
 	s.strays.Poll(s.tear.started)
 	return s.strays.Empty()
+}
+
+// othersInNamespace reports whether a living process other than cinit is
+// in its PID namespace; cinit must be PID 1 and /proc that namespace's.
+// Once cinit has no child left, such a process entered the container from
+// outside (docker exec, kubectl exec) or descends from one. It got the
+// teardown's signal with the rest (findOrphans lists it), and when PID 1
+// exits the kernel SIGKILLs it: so cinit waits for it as for its own
+// (README, "Using cinit as PID 1"). Its parent is outside, so no exit
+// tells cinit that it ended: the caller looks again.
+func othersInNamespace() bool {
+	procs, err := reaper.Walk(0)
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(procs, func(p reaper.Process) bool { return p.Pid != os.Getpid() })
+}
+
+// pollOthers makes the loop look again in strayPollEvery, when it waits
+// for processes that no exit will announce.
+func (s *supervisor) pollOthers() {
+	if s.othersPoll {
+		return
+	}
+	s.othersPoll = true
+	s.after(strayPollEvery, func() { s.othersPoll = false })
 }
 
 // noteReaped records the group of a reaped process that cinit started,

@@ -156,6 +156,7 @@ type supervisor struct {
 	tear       teardown
 	strays     *reaper.Strays                // without a subreaper: what is left outside cinit's tree; else nil
 	strayPoll  bool                          // a poll of strays is scheduled
+	othersPoll bool                          // a look for processes from outside is scheduled
 	ctl        ctlLoop                       // the control plane's requests and parked answers
 	scan       struct{ running, again bool } // startEligible is scanning; a start asked for another pass
 	envBuf     []string                      // environ's buffer
