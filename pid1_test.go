@@ -39,44 +39,48 @@ func TestPID1_ForwardsAndStops(t *testing.T) {
 	}
 }
 
-// enterInit starts, as docker exec does, a shell inside the PID namespace
-// of the cinit that startInit ran, from outside: its parent is not in the
-// namespace, so cinit is told neither of it nor of its end. On TERM it
-// takes a while to clean up, then writes "clean" to dir/cleaned.
-func enterInit(t *testing.T, r *procRun, dir string) {
+// enterInit starts script with sh, as docker exec does, inside the PID
+// namespace of the cinit that startInit ran, from outside: its parent is
+// not in the namespace, so cinit is told neither of it nor of its end. The
+// script runs in dir and must create the file mark once it is ready.
+func enterInit(t *testing.T, r *procRun, dir, script, mark string) {
 	t.Helper()
 	requireTool(t, "nsenter")
-	mark := filepath.Join(dir, "entered")
-	cmd := exec.Command("nsenter", "-t", strconv.Itoa(r.initPid()), "-p", "-m", "--wd="+dir, "--", "sh", "-c",
-		`trap 'sleep 0.5; echo clean > cleaned; exit 0' TERM; touch entered; while :; do sleep 0.1; done`)
+	cmd := exec.Command("nsenter", "-t", strconv.Itoa(r.initPid()), "-p", "-m", "--wd="+dir, "--", "sh", "-c", script)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waitUntil(t, "the entered shell", func() bool { return exists(mark) })
+	waitUntil(t, "the entered shell", func() bool { return exists(filepath.Join(dir, mark)) })
 }
 
-// A process that entered the container from outside gets the stop signal
-// and the time to clean up: cinit, as PID 1, waits for it (when PID 1
-// exits, the kernel SIGKILLs it). cinit used to exit once its own
-// children were gone, with that process in the middle of its cleanup.
+// Processes that entered the container from outside get the stop signal
+// and the time to clean up: cinit, as PID 1, waits for them (when PID 1
+// exits, the kernel SIGKILLs them). cinit used to exit once its own
+// children were gone, with the first in the middle of its cleanup. The
+// second ignores TERM (an interactive shell does): it gets SIGKILL when
+// the grace period ends, cinit exits then, and that kill, not being of a
+// process of cinit's, does not change cinit's status.
 func TestPID1_WaitsForProcessesFromOutside(t *testing.T) {
 	requirePIDNamespace(t)
 	for _, mode := range []string{"start", "single"} {
 		dir := writeProcfile(t, "a: echo ready; exec sleep 1000\n")
 		var r *procRun
+		want := 0
 		if mode == "start" {
-			r = startInit(t, dir, nil, "-t", "30")
+			r = startInit(t, dir, nil, "-t", "3")
 			r.waitLine("a", "ready")
 		} else {
-			r = startInit(t, dir, nil, "-t", "30", "--", "sh", "-c", "echo ready; exec sleep 1000")
+			r = startInit(t, dir, nil, "-t", "3", "--", "sh", "-c", "echo ready; exec sleep 1000")
 			r.waitOutput("ready")
+			want = 143
 		}
-		enterInit(t, r, dir)
+		enterInit(t, r, dir, `trap 'sleep 0.5; echo clean > cleaned; exit 0' TERM; touch entered; while :; do sleep 0.1; done`, "entered")
+		enterInit(t, r, dir, `trap '' TERM; touch deaf; while :; do sleep 0.1; done`, "deaf")
 		r.signalInit(syscall.SIGTERM)
 		code, lines := r.wait()
-		if b, _ := os.ReadFile(filepath.Join(dir, "cleaned")); string(b) != "clean\n" {
-			t.Errorf("%s: cinit exited %d before the entered shell had cleaned up:\n%s", mode, code, tail(lines))
+		if b, _ := os.ReadFile(filepath.Join(dir, "cleaned")); string(b) != "clean\n" || code != want {
+			t.Errorf("%s: cinit exited %d (want %d), the entered shell cleaned up: %q:\n%s", mode, code, want, b, tail(lines))
 		}
 	}
 }

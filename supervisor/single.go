@@ -267,8 +267,8 @@ func (s *singleRun) finished() bool {
 // the container from outside is left (see othersInNamespace); the poll
 // looks again while one is.
 func (s *singleRun) othersLeft() bool {
-	if !s.cfg.Init || !s.ownProc || !othersInNamespace() {
-		return false
+	if !s.cfg.Init || !s.ownProc || s.graceOver || !othersInNamespace() {
+		return false // past the grace period they got SIGKILL, or cannot
 	}
 	if s.tick == nil {
 		s.tick = time.NewTicker(strayPollEvery)

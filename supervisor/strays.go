@@ -29,7 +29,7 @@ func (s *supervisor) noneLeft() bool {
 	if !s.childless {
 		return false
 	}
-	if s.cfg.Init && s.ownProc && othersInNamespace() {
+	if s.cfg.Init && s.ownProc && s.waitsForOthers() && othersInNamespace() {
 		s.pollOthers()
 		return false
 	}
@@ -54,6 +54,14 @@ func othersInNamespace() bool {
 		return false
 	}
 	return slices.ContainsFunc(procs, func(p reaper.Process) bool { return p.Pid != os.Getpid() })
+}
+
+// waitsForOthers reports whether processes from outside still hold cinit:
+// until the teardown's grace period has run out. Past it they got
+// SIGKILL, or cannot get it (another user namespace's processes: EPERM),
+// and the kernel ends them with PID 1 anyway.
+func (s *supervisor) waitsForOthers() bool {
+	return !s.tear.started || time.Now().Before(s.tear.ends)
 }
 
 // pollOthers makes the loop look again in strayPollEvery, when it waits

@@ -248,19 +248,37 @@ func (s *supervisor) finalSweep() {
 	s.after(s.graceLeft(), s.killRemaining)
 }
 
-// killOrphans sends SIGKILL to those of pids still alive as orphans.
+// killOrphans sends SIGKILL to those of pids still alive as orphans. Only
+// cinit's own descendants count for its exit status: a shell that entered
+// with docker exec and ignores TERM is not the container's failure.
 func (s *supervisor) killOrphans(pids []int) {
 	alive := map[int]bool{}
 	for _, pid := range s.orphans() {
 		alive[pid] = true
 	}
+	own := s.ownDescendants()
 	n := 0
 	for _, pid := range pids {
-		if alive[pid] && s.sigkillOrphan(pid) {
+		if alive[pid] && s.sigkillOrphan(pid) && (own == nil || own[pid]) {
 			n++
 		}
 	}
 	s.noteKilled(n)
+}
+
+// ownDescendants is the set of cinit's descendants as PID 1 with its own
+// /proc, where orphans include processes from outside; nil elsewhere
+// (every orphan is cinit's).
+func (s *supervisor) ownDescendants() map[int]bool {
+	if !s.cfg.Init || !s.ownProc {
+		return nil
+	}
+	own := map[int]bool{}
+	procs, _ := reaper.Walk(os.Getpid())
+	for _, p := range procs {
+		own[p.Pid] = true
+	}
+	return own
 }
 
 // sigkillOrphan sends SIGKILL to pid and reports whether that is news: a
@@ -282,13 +300,16 @@ func (s *supervisor) killRemaining() {
 		return
 	}
 	n := 0
+	own := s.ownDescendants()
 	for _, pid := range s.orphans() {
-		if s.sigkillOrphan(pid) {
+		if s.sigkillOrphan(pid) && (own == nil || own[pid]) {
 			n++
 		}
 	}
 	if s.cfg.Init {
-		if reached, _ := reaper.KillAll(syscall.SIGKILL); reached && n == 0 {
+		// Without its own /proc cinit cannot tell what kill(-1)
+		// reached: it counts as one.
+		if reached, _ := reaper.KillAll(syscall.SIGKILL); reached && n == 0 && !s.ownProc {
 			n = 1
 		}
 	}
