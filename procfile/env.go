@@ -77,6 +77,9 @@ func definedAt(data []byte, key string) int {
 			continue
 		}
 		line = strings.TrimLeftFunc(line, isEnvSpaceRune)
+		if strings.HasPrefix(line, "#") {
+			continue // a comment, whatever quotes it holds
+		}
 		if rest, ok := strings.CutPrefix(line, "export"); ok && rest != "" && isEnvSpace(rest[0]) {
 			line = strings.TrimLeftFunc(rest, isEnvSpaceRune)
 		}
@@ -95,14 +98,12 @@ func definedAt(data []byte, key string) int {
 	return found
 }
 
-// closesQuote reports whether s holds the quote q that ends a value (a
-// double quote not escaped by a backslash; any single quote).
+// closesQuote reports whether s holds the quote q that ends a value: one
+// not right after a backslash, in either kind of quotes, as godotenv
+// reads them (github.com/joho/godotenv parser.go, extractVarValue).
 func closesQuote(s string, q byte) bool {
 	for i := 0; i < len(s); i++ {
-		switch {
-		case s[i] == '\\' && q == '"':
-			i++
-		case s[i] == q:
+		if s[i] == q && (i == 0 || s[i-1] != '\\') {
 			return true
 		}
 	}

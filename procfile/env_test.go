@@ -217,6 +217,7 @@ func TestWhere(t *testing.T) {
 	b := write("b.env", "PORT=abc\nMSG=\"hello\nPORT=9\n\"\nQ='a'\n")
 	c := write("c.env", "# none here\nY: z\n")
 	d := write("d.env", "PORT: 7\nA=\"x \\\" y\nPORT=8\"\n")
+	e := write("e.env", "PORT=1\n# note: \"a quote in a comment\nPORT=abc\n# end\"\nB='x\\'\nPORT=2\n'\n")
 	for _, tc := range []struct {
 		paths []string
 		want  string
@@ -226,6 +227,7 @@ func TestWhere(t *testing.T) {
 		{[]string{a, c}, a + ":2"},
 		{[]string{c, b}, b + ":1"},
 		{[]string{d}, d + ":1"},
+		{[]string{e}, e + ":3"},
 		{[]string{c}, ""},
 		{[]string{filepath.Join(dir, "missing.env")}, ""},
 	} {
