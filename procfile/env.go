@@ -100,7 +100,7 @@ func definedAt(data []byte, key string) int {
 
 // closesQuote reports whether s holds the quote q that ends a value: one
 // not right after a backslash, in either kind of quotes, as godotenv
-// reads them (github.com/joho/godotenv parser.go, extractVarValue).
+// reads them (joho/godotenv parser.go, extractVarValue).
 func closesQuote(s string, q byte) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] == q && (i == 0 || s[i-1] != '\\') {
