@@ -62,12 +62,9 @@ func (p *plan) fill(o options, only []string, environ []string) error {
 	if err != nil {
 		return configError{err}
 	}
-	formation, err := procfile.ParseFormation(o.formation)
+	formation, err := parseFormation(o, p.entries)
 	if err != nil {
-		return usagef("flag -m/--formation: %v", err)
-	}
-	if err := formation.Check(p.entries); err != nil {
-		return usagef("flag -m/--formation: %v", err)
+		return err
 	}
 	if p.instances, err = procfile.Instances(p.entries, formation, base, only); err != nil {
 		return usageError{err.Error() + " in " + o.procfile + controlHint(only)}
@@ -91,6 +88,18 @@ func (p *plan) fill(o options, only []string, environ []string) error {
 	}
 	p.env = mergeEnv(fileEnv, environ)
 	return nil
+}
+
+// parseFormation reads -m and checks it against the Procfile's entries.
+func parseFormation(o options, entries []procfile.Entry) (procfile.Formation, error) {
+	formation, err := procfile.ParseFormation(o.formation)
+	if err == nil {
+		err = formation.Check(entries)
+	}
+	if err != nil {
+		return formation, usagef("flag -m/--formation: %v", err)
+	}
+	return formation, nil
 }
 
 // controlHint explains a process name that is a control command: `cinit

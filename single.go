@@ -84,11 +84,11 @@ func entryConfig(cfg supervisor.SingleConfig, o options, p *plan, index int, env
 	cfg.Name, cfg.Argv, cfg.Shell = e.Name, nil, e.Command
 	cfg.StopSignal = policies[e.Name].StopSignal
 	if !o.noPort {
-		port := base + 100*index + n - 1
-		if port > 65535 {
-			return cfg, usagef("the port of %s.%d would be %d, over 65535: lower the base port %d (%s)", e.Name, n, port, base, from)
+		in := procfile.Instance{Name: e.Name + "." + strconv.Itoa(n), Port: base + 100*index + n - 1}
+		if err := checkPorts([]procfile.Instance{in}, base, from); err != nil {
+			return cfg, err
 		}
-		cfg.Env = setEnv(cfg.Env, "PORT", strconv.Itoa(port))
+		cfg.Env = setEnv(cfg.Env, "PORT", strconv.Itoa(in.Port))
 	}
 	cfg.Env = setEnv(cfg.Env, "PS", e.Name+"."+strconv.Itoa(n))
 	return cfg, nil
@@ -103,10 +103,8 @@ func entryPolicies(o options, entries []procfile.Entry) (map[string]supervisor.P
 		return nil, usageError{err.Error()}
 	}
 	// The formation does not apply, but a bad one is as wrong here.
-	if formation, err := procfile.ParseFormation(o.formation); err != nil {
-		return nil, usagef("flag -m/--formation: %v", err)
-	} else if err := formation.Check(entries); err != nil {
-		return nil, usagef("flag -m/--formation: %v", err)
+	if _, err := parseFormation(o, entries); err != nil {
+		return nil, err
 	}
 	return buildPolicies(o.policy, entries, all)
 }

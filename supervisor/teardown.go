@@ -256,29 +256,30 @@ func (s *supervisor) killOrphans(pids []int) {
 	for _, pid := range s.orphans() {
 		alive[pid] = true
 	}
-	own := s.ownDescendants()
+	counts := s.countsForStatus()
 	n := 0
 	for _, pid := range pids {
-		if alive[pid] && s.sigkillOrphan(pid) && (own == nil || own[pid]) {
+		if alive[pid] && s.sigkillOrphan(pid) && counts(pid) {
 			n++
 		}
 	}
 	s.noteKilled(n)
 }
 
-// ownDescendants is the set of cinit's descendants as PID 1 with its own
-// /proc, where orphans include processes from outside; nil elsewhere
-// (every orphan is cinit's).
-func (s *supervisor) ownDescendants() map[int]bool {
+// countsForStatus returns whether an orphan's SIGKILL counts for cinit's
+// exit status: it does for cinit's own descendants, that is every orphan,
+// except as PID 1 with its own /proc, where orphans include processes
+// that entered from outside.
+func (s *supervisor) countsForStatus() func(pid int) bool {
 	if !s.cfg.Init || !s.ownProc {
-		return nil
+		return func(int) bool { return true }
 	}
 	own := map[int]bool{}
 	procs, _ := reaper.Walk(os.Getpid())
 	for _, p := range procs {
 		own[p.Pid] = true
 	}
-	return own
+	return func(pid int) bool { return own[pid] }
 }
 
 // sigkillOrphan sends SIGKILL to pid and reports whether that is news: a
@@ -300,9 +301,9 @@ func (s *supervisor) killRemaining() {
 		return
 	}
 	n := 0
-	own := s.ownDescendants()
+	counts := s.countsForStatus()
 	for _, pid := range s.orphans() {
-		if s.sigkillOrphan(pid) && (own == nil || own[pid]) {
+		if s.sigkillOrphan(pid) && counts(pid) {
 			n++
 		}
 	}
